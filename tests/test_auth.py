@@ -1,0 +1,81 @@
+"""Sign-in, sign-out, CSRF, and the object-level rule: a unit user sees only its own tasks."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tracker.models import Task, Unit
+
+
+def _unit(db, name):
+    return db.session.scalar(select(Unit).where(Unit.name == name))
+
+
+def test_login_logout(client, make_user, login):
+    make_user("admin1", "admin")
+    assert client.get("/").status_code == 302
+    bad = login("admin1", "wrong-password1")
+    assert bad.status_code == 401 and "用户名或密码错误" in bad.get_data(as_text=True)
+    ok = login("admin1")
+    assert ok.status_code == 302
+    assert "全部任务" in client.get("/").get_data(as_text=True)
+    client.post("/logout")
+    assert client.get("/").status_code == 302
+
+
+def test_open_redirect_refused(client, make_user):
+    make_user("admin1", "admin")
+    resp = client.post("/login?next=https://evil.example/x", data={"username": "admin1", "password": "Passw0rd!x"})
+    assert resp.headers["Location"].endswith("/")
+
+
+def test_csrf_rejected_without_token(app, make_user):
+    make_user("admin1", "admin")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        client = app.test_client()
+        resp = client.post("/login", data={"username": "admin1", "password": "Passw0rd!x"})
+        assert resp.status_code == 400
+        page = client.get("/login").get_data(as_text=True)
+        token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+        resp = client.post("/login", data={"username": "admin1", "password": "Passw0rd!x", "csrf_token": token})
+        assert resp.status_code == 302
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_unit_user_sees_only_own_tasks(client, chuxiong, db, make_user, login):
+    lufeng, chuxiong_city = _unit(db, "禄丰市"), _unit(db, "楚雄市")
+    make_user("lufeng", "unit", lufeng.code)
+    login("lufeng")
+    home = client.get("/").get_data(as_text=True)
+    assert "禄丰市的任务" in home and "共 23 项" in home
+    own = db.session.scalar(select(Task).where(Task.unit_id == lufeng.id).limit(1))
+    other = db.session.scalar(select(Task).where(Task.unit_id == chuxiong_city.id).limit(1))
+    assert client.get(f"/tasks/{own.id}").status_code == 200
+    assert client.get(f"/tasks/{other.id}").status_code == 404
+    measure_page = client.get(f"/plans/measures/{own.measure_id}").get_data(as_text=True)
+    assert "楚雄市" not in measure_page.split("<h2>任务</h2>")[1]
+
+
+def test_supervisor_sees_all(client, chuxiong, db, make_user, login):
+    make_user("duxue", "supervisor")
+    login("duxue")
+    page = client.get("/").get_data(as_text=True)
+    assert f"共 {chuxiong['tasks']} 项" in page
+    plan_page = client.get(f"/plans/{chuxiong['plan_id']}").get_data(as_text=True)
+    assert "楚雄州义务教育优质均衡发展实施方案" in plan_page and "示例数据" in plan_page
+    assert "（二十四）" in plan_page
+
+
+def test_user_add_cli_reads_password_from_stdin(app, db, chuxiong):
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["user", "add", "lf1", "--role", "unit", "--unit", "532302", "--json"], input="Secret123x\n")
+    assert out.exit_code == 0, out.output
+    from tracker.auth.models import User
+
+    user = db.session.scalar(select(User).where(User.username == "lf1"))
+    assert user.check_password("Secret123x") and user.unit.name == "禄丰市"
+    weak = runner.invoke(args=["user", "add", "lf2", "--role", "unit", "--unit", "532302"], input="short\n")
+    assert weak.exit_code == 1 and "密码" in weak.output
+    nounit = runner.invoke(args=["user", "add", "lf3", "--role", "unit", "--unit", "NOPE"], input="Secret123x\n")
+    assert nounit.exit_code == 1 and "NOPE" in nounit.output

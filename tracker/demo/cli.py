@@ -1,0 +1,51 @@
+"""`flask demo setup`: load the Chuxiong plan and make one demo account per role and unit."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from tracker.auth.models import Role, User
+from tracker.cli_utils import emit, unit_of_work
+from tracker.clock import utcnow
+from tracker.extensions import db
+from tracker.plans.operations import import_plan
+from tracker.plans.planfile import read_plan_file
+from tracker.units.models import Unit
+
+demo_cli = click.Group("demo", help="演示数据")
+PLAN_FILE = Path(__file__).resolve().parents[2] / "data" / "plans" / "chuxiong-2023.yaml"
+OVERSEERS = [("admin", "admin", "系统管理员"), ("lingdao", "leadership", "领导小组"), ("duxue", "supervisor", "州督学")]
+
+
+def _set_user(username: str, role: str, name: str, unit: Unit | None) -> str:
+    password = secrets.token_urlsafe(9) + "7a"
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(username=username, role=Role(role), display_name=name, unit=unit, created_at=utcnow())
+        db.session.add(user)
+    user.set_password(password)
+    return password
+
+
+@demo_cli.command("setup")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def setup_command(as_json: bool) -> None:
+    """导入楚雄州方案并创建演示账号（每次运行重设密码并打印）。"""
+    with unit_of_work():
+        result = import_plan(read_plan_file(PLAN_FILE), source=PLAN_FILE.name)
+        accounts = [{"username": u, "role": r, "unit": "", "password": _set_user(u, r, n, None)} for u, r, n in OVERSEERS]
+        for unit in db.session.scalars(select(Unit).order_by(Unit.kind, Unit.code)):
+            username = f"u{unit.code}".lower()
+            accounts.append({"username": username, "role": "unit", "unit": unit.name,
+                             "password": _set_user(username, "unit", f"{unit.name}经办人", unit)})
+    lines = [f"{a['username']:<12} {a['password']:<16} {a['role']:<11} {a['unit']}" for a in accounts]
+    listing = "\n".join(["用户名        密码             角色        单位", *lines])
+    (Path(current_app.instance_path) / "demo-accounts.txt").write_text(listing + "\n", encoding="utf-8")
+    emit({"plan": result, "accounts": accounts}, as_json,
+         f"已导入方案：{result['measures']} 条措施，{result['tasks']} 项任务。\n演示账号（亦保存在 instance/demo-accounts.txt）：\n{listing}")

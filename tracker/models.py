@@ -1,0 +1,14 @@
+"""Imports every model so the metadata (and Alembic) sees the whole schema."""
+from tracker.auth.models import User  # noqa: F401
+from tracker.notices.models import Notification  # noqa: F401
+from tracker.plans.models import CountyTarget, Measure, MeasureUnit, Milestone, Plan, Section  # noqa: F401
+from tracker.tasks.models import (  # noqa: F401
+    Evidence,
+    ExtensionRequest,
+    PolicySetting,
+    ProgressReport,
+    StoredFile,
+    Task,
+    TaskEvent,
+)
+from tracker.units.models import Unit  # noqa: F401

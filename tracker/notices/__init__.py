@@ -1,0 +1,1 @@
+"""Notices: the outbox of notifications (in-app inbox, e-mail, webhook), written with the change that causes them."""

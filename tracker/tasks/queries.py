@@ -1,0 +1,74 @@
+"""Read-side task queries: one joined statement per list, scoped to what the user may see."""
+from __future__ import annotations
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import contains_eager
+
+from tracker.extensions import db
+from tracker.permissions import scope_tasks
+from tracker.plans.models import Measure, Section
+from tracker.tasks.models import Task
+from tracker.units.models import Unit
+
+
+def task_list_stmt(*, user=None, unit_code: str | None = None, status: str | None = None,
+                   plan_id: int | None = None, measure_id: int | None = None, ladder: str | None = None) -> Select:
+    stmt = (select(Task).join(Task.measure).join(Task.unit)
+            .options(contains_eager(Task.measure), contains_eager(Task.unit)))
+    if user is not None:
+        stmt = scope_tasks(stmt, user)
+    if unit_code:
+        stmt = stmt.where(Unit.code == unit_code)
+    if status:
+        stmt = stmt.where(Task.status == status)
+    if ladder:
+        stmt = stmt.where(Task.ladder == ladder)
+    if plan_id:
+        stmt = stmt.where(Task.plan_id == plan_id)
+    if measure_id:
+        stmt = stmt.where(Task.measure_id == measure_id)
+    return stmt.order_by(Task.deadline, Measure.plan_id, Measure.position, Unit.code)
+
+
+def list_tasks(**filters) -> list[Task]:
+    return list(db.session.scalars(task_list_stmt(**filters)).unique())
+
+
+def task_row(task: Task) -> dict:
+    """The JSON shape of a task in lists (CLI and API)."""
+    return {
+        "id": task.id, "plan_id": task.plan_id, "measure": task.measure.number, "measure_title": task.measure.title,
+        "unit_code": task.unit.code, "unit_name": task.unit.name, "unit_kind": task.unit.kind_value,
+        "is_lead": task.is_lead, "period": task.period, "deadline": task.deadline.isoformat(),
+        "status": task.status, "ladder": task.ladder, "progress": task.progress_percent, "version": task.version,
+    }
+
+
+def status_counts(plan_id: int, user=None) -> dict[str, int]:
+    stmt = select(Task.status, func.count()).where(Task.plan_id == plan_id).group_by(Task.status)
+    if user is not None:
+        stmt = scope_tasks(stmt, user)
+    return dict(db.session.execute(stmt).all())
+
+
+def measure_task_counts(plan_id: int, user=None) -> dict[int, dict[str, int]]:
+    """measure id → {status: n} for one plan, in one grouped query."""
+    stmt = (select(Task.measure_id, Task.status, func.count()).where(Task.plan_id == plan_id)
+            .group_by(Task.measure_id, Task.status))
+    if user is not None:
+        stmt = scope_tasks(stmt, user)
+    out: dict[int, dict[str, int]] = {}
+    for measure_id, status, n in db.session.execute(stmt):
+        out.setdefault(measure_id, {})[status] = n
+    return out
+
+
+def plan_outline(plan_id: int) -> list[Section]:
+    """Sections with their measures and unit links loaded in three queries."""
+    from sqlalchemy.orm import selectinload
+
+    from tracker.plans.models import MeasureUnit
+
+    return list(db.session.scalars(
+        select(Section).where(Section.plan_id == plan_id).order_by(Section.position)
+        .options(selectinload(Section.measures).selectinload(Measure.unit_links).selectinload(MeasureUnit.unit))))

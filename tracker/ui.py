@@ -1,0 +1,64 @@
+"""Template filters: Chinese dates, state labels and colours."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+
+from workflows import ladder as ladder_machine
+from workflows import lifecycle, policy
+
+
+def cn_date(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        from tracker.clock import LOCAL_TZ
+
+        local = value.replace(tzinfo=value.tzinfo or __import__("datetime").timezone.utc).astimezone(LOCAL_TZ)
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    if isinstance(value, date):
+        return f"{value.year}年{value.month}月{value.day}日"
+    return str(value)
+
+
+ACTION_LABELS = {
+    "progress": "报送进展", "evidence": "上传佐证材料", "extension_request": "申请延期",
+    "extension_approved": "同意延期", "extension_rejected": "驳回延期", "deadline": "修改完成时限",
+}
+
+
+def any_event_label(event: str) -> str:
+    return (lifecycle.EVENT_LABELS.get(event) or ladder_machine.LADDER_EVENT_LABELS.get(event)
+            or ACTION_LABELS.get(event) or event)
+
+
+def rag_of(task) -> str:
+    """Colour from the ladder, plus 进度滞后 (behind 序时进度) and 长期未更新 (stale) as yellow."""
+    from tracker.clock import today
+    from tracker.tasks.policy_store import load_policy
+
+    pol, day = load_policy(), today()
+    completed = task.status == "completed"
+    open_work = task.status in ("in_progress", "returned")
+    behind = open_work and policy.is_behind(task.progress_percent, task.start_date, task.deadline, day, pol)
+    last = task.last_progress_at.date() if task.last_progress_at else None
+    stale = open_work and policy.is_stale(last, task.start_date, day, pol)
+    return policy.rag(task.ladder, behind=behind, stale=stale, completed=completed)
+
+
+def listed_units(measure) -> list[str]:
+    from tracker.plans.operations import _listed_names
+
+    return _listed_names(measure)
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(cn_date, "cn_date")
+    app.add_template_filter(lambda s: lifecycle.STATE_LABELS.get(s, s), "status_label")
+    app.add_template_filter(lambda s: ladder_machine.LADDER_LABELS.get(s, s), "ladder_label")
+    app.add_template_filter(rag_of, "rag")
+    app.add_template_filter(lambda e: lifecycle.EVENT_LABELS.get(e, e), "event_label")
+    app.add_template_filter(lambda e: ladder_machine.LADDER_EVENT_LABELS.get(e, e), "ladder_event_label")
+    app.add_template_filter(any_event_label, "any_event_label")
+    app.add_template_filter(listed_units, "listed_units")
