@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 migrate: venv
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 
 demo: migrate
 	$(FLASK) demo setup

@@ -72,7 +72,7 @@ def app(tmp_path_factory):
     with application.app_context():
         from flask_migrate import upgrade
 
-        upgrade()
+        upgrade(revision="heads")
     yield application
     with application.app_context():
         _db.engine.dispose()

@@ -79,3 +79,72 @@ def test_user_add_cli_reads_password_from_stdin(app, db, chuxiong):
     assert weak.exit_code == 1 and "密码" in weak.output
     nounit = runner.invoke(args=["user", "add", "lf3", "--role", "unit", "--unit", "NOPE"], input="Secret123x\n")
     assert nounit.exit_code == 1 and "NOPE" in nounit.output
+
+
+def test_login_throttled_per_account(client, make_user):
+    make_user("admin1", "admin")
+    for _ in range(5):
+        assert client.post("/login", data={"username": "admin1", "password": "wrong-one-1"}).status_code == 401
+    blocked = client.post("/login", data={"username": "admin1", "password": "Passw0rd!x"})
+    assert blocked.status_code == 429 and "登录失败次数过多" in blocked.get_data(as_text=True)
+
+
+def test_login_throttle_window_passes(client, make_user, clock):
+    make_user("admin1", "admin")
+    for _ in range(5):
+        client.post("/login", data={"username": "admin1", "password": "wrong-one-1"})
+    clock.advance(minutes=16)  # the window is 15 minutes
+    assert client.post("/login", data={"username": "admin1", "password": "Passw0rd!x"}).status_code == 302
+
+
+def test_security_headers_and_cookie_flags(client, make_user):
+    resp = client.get("/login")
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    make_user("admin1", "admin")
+    signed_in = client.post("/login", data={"username": "admin1", "password": "Passw0rd!x"})
+    set_cookie = signed_in.headers.get("Set-Cookie", "")
+    assert "session=" in set_cookie and "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie
+
+
+def test_admin_user_management_is_audited(client, make_user, login, db, chuxiong):
+    from tracker.admin.models import AdminEvent
+
+    make_user("admin1", "admin")
+    login("admin1")
+    resp = client.post("/admin/users", data={"username": "zhang", "password": "Abcdefg123", "role": "unit",
+                                              "unit_code": "532301", "display_name": "张三"}, follow_redirects=True)
+    assert "已创建用户 zhang" in resp.get_data(as_text=True)
+    from tracker.models import User
+
+    zhang = db.session.scalar(select(User).where(User.username == "zhang"))
+    client.post(f"/admin/users/{zhang.id}", data={"active": "0"})
+    db.session.refresh(zhang)
+    assert zhang.active is False
+    actions = [e.action for e in db.session.scalars(select(AdminEvent).order_by(AdminEvent.id))]
+    assert actions[-2:] == ["user_create", "user_update"]
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "user_update" in page
+    resp = client.post("/admin/policy", data={"reminder_days": "30,7,1", "due_soon_days": "7", "escalate_after_days": "10",
+                                              "interview_after_days": "5", "behind_tolerance": "0.15", "stale_days": "30",
+                                              "extension_limit_days": "90"})
+    assert resp.status_code == 422 and "必须大于" in resp.get_data(as_text=True)
+    resp = client.post("/admin/policy", data={"reminder_days": "15,3", "due_soon_days": "5", "escalate_after_days": "10",
+                                              "interview_after_days": "40", "behind_tolerance": "0.2", "stale_days": "20",
+                                              "extension_limit_days": "60"}, follow_redirects=True)
+    assert "督办策略已保存" in resp.get_data(as_text=True)
+    from tracker.tasks.policy_store import load_policy
+    from flask import g
+
+    g.pop("escalation_policy", None)
+    assert load_policy().reminder_days == (15, 3) and load_policy().escalate_after_days == 10
+    assert db.session.scalar(select(AdminEvent).order_by(AdminEvent.id.desc())).action == "policy_update"
+
+
+def test_non_admin_cannot_reach_admin_pages(client, make_user, login):
+    make_user("sup", "supervisor")
+    login("sup")
+    for path in ("/admin/users", "/admin/policy", "/admin/audit"):
+        assert client.get(path).status_code == 403
+    assert client.post("/admin/users", data={"username": "x", "password": "Abcdefg123", "role": "admin"}).status_code == 403

@@ -58,10 +58,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from tracker.admin.views import bp as admin_bp
     from tracker.auth.views import bp as auth_bp
     from tracker.plans.views import bp as plans_bp
     from tracker.tasks.views import bp as tasks_bp
 
+    app.register_blueprint(admin_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(tasks_bp)
@@ -79,7 +81,8 @@ def register_cli(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from tracker import errorpages, ui
+    from tracker import errorpages, security, ui
 
     ui.init_app(app)
     errorpages.init_app(app)
+    security.init_app(app)

@@ -32,6 +32,9 @@ def from_env() -> dict:
     for env, key in mapping.items():
         if os.environ.get(env):
             out[key] = os.environ[env]
+    if os.environ.get("TRACKER_SECURE_COOKIES", "").lower() in ("1", "true", "yes"):
+        # behind TLS: cookies only over https
+        out["SESSION_COOKIE_SECURE"] = out["REMEMBER_COOKIE_SECURE"] = True
     if os.environ.get("EVIDENCE_MAX_MB"):
         out["EVIDENCE_MAX_BYTES"] = int(float(os.environ["EVIDENCE_MAX_MB"]) * 1024 * 1024)
     return out

@@ -21,7 +21,7 @@ def check_password_rules(password: str) -> None:
 
 
 def create_user(username: str, password: str, role: str, *, unit_code: str | None = None,
-                display_name: str = "", email: str | None = None) -> User:
+                display_name: str = "", email: str | None = None, actor: User | None = None) -> User:
     username = (username or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9_.-]{2,64}", username):
         raise ValueError("用户名只能包含字母、数字、_ . -，长度 2–64")
@@ -29,6 +29,8 @@ def create_user(username: str, password: str, role: str, *, unit_code: str | Non
         raise ValueError(f"用户名“{username}”已存在")
     check_password_rules(password)
     unit = None
+    if role not in ("admin", "leadership", "supervisor", "unit"):
+        raise ValueError(f"未知角色“{role}”")
     if role == "unit":
         if not unit_code:
             raise ValueError("责任单位经办人必须指定 --unit 单位代码")
@@ -42,4 +44,7 @@ def create_user(username: str, password: str, role: str, *, unit_code: str | Non
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
+    from tracker.admin.operations import audit
+
+    audit(actor, "user_create", f"user:{user.id}", data={"username": username, "role": role, "unit": unit_code})
     return user

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from tracker import security
 from tracker.auth.models import User
 from tracker.extensions import db, login_manager
 
@@ -42,10 +43,17 @@ def login():
         return redirect(url_for("tasks.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        username, address = form.username.data.strip(), security.client_address()
+        if security.throttled(username, address):
+            flash("登录失败次数过多，请 15 分钟后再试。", "danger")
+            return render_template("auth/login.html", form=form), 429
+        user = db.session.scalar(select(User).where(User.username == username))
         if user is None or not user.active or not user.check_password(form.password.data):
+            security.record_failure(username, address)
             flash("用户名或密码错误。", "danger")
             return render_template("auth/login.html", form=form), 401
+        security.clear_failures(username)
+        db.session.commit()
         login_user(user, remember=form.remember.data)
         flash(f"欢迎，{user.display_name}。", "success")
         return redirect(_safe_next(request.args.get("next")) or url_for("tasks.home"))

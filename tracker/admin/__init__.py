@@ -1,0 +1,1 @@
+"""Administration: users and roles, escalation policy, and the audit of admin actions."""
