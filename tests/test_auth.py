@@ -17,7 +17,7 @@ def test_login_logout(client, make_user, login):
     assert bad.status_code == 401 and "用户名或密码错误" in bad.get_data(as_text=True)
     ok = login("admin1")
     assert ok.status_code == 302
-    assert "全部任务" in client.get("/").get_data(as_text=True)
+    assert "全部任务" in client.get("/", follow_redirects=True).get_data(as_text=True)
     client.post("/logout")
     assert client.get("/").status_code == 302
 
@@ -48,7 +48,10 @@ def test_unit_user_sees_only_own_tasks(client, chuxiong, db, make_user, login):
     make_user("lufeng", "unit", lufeng.code)
     login("lufeng")
     home = client.get("/").get_data(as_text=True)
-    assert "禄丰市的任务" in home and "共 23 项" in home
+    assert "禄丰市的任务" in home and "在办 23 项" in home
+    assert "共 23 项" in client.get("/tasks").get_data(as_text=True)
+    # asking for another county's tasks through the filter still shows none of them
+    assert "共 0 项" in client.get(f"/tasks?county={chuxiong_city.id}").get_data(as_text=True)
     own = db.session.scalar(select(Task).where(Task.unit_id == lufeng.id).limit(1))
     other = db.session.scalar(select(Task).where(Task.unit_id == chuxiong_city.id).limit(1))
     assert client.get(f"/tasks/{own.id}").status_code == 200
@@ -60,8 +63,15 @@ def test_unit_user_sees_only_own_tasks(client, chuxiong, db, make_user, login):
 def test_supervisor_sees_all(client, chuxiong, db, make_user, login):
     make_user("duxue", "supervisor")
     login("duxue")
-    page = client.get("/").get_data(as_text=True)
-    assert f"共 {chuxiong['tasks']} 项" in page
+    page = client.get("/tasks").get_data(as_text=True)
+    assert f"共 {chuxiong['tasks']} 项" in page and "第 1/6 页" in page
+    lufeng = _unit(db, "禄丰市")
+    filtered = client.get(f"/tasks?county={lufeng.id}&q=教师").get_data(as_text=True)
+    expected = sum(1 for t in db.session.scalars(select(Task).where(Task.unit_id == lufeng.id))
+                   if "教师" in t.measure.title or "教师" in t.measure.text)
+    assert expected > 0 and f"共 {expected} 项" in filtered
+    overdue = client.get("/tasks?overdue=y").get_data(as_text=True)
+    assert "共 46 项" in overdue  # 2 counties × 23 measures due at the end of 2025 (sample schedule)
     plan_page = client.get(f"/plans/{chuxiong['plan_id']}").get_data(as_text=True)
     assert "楚雄州义务教育优质均衡发展实施方案" in plan_page and "示例数据" in plan_page
     assert "（二十四）" in plan_page

@@ -60,11 +60,15 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from tracker.admin.views import bp as admin_bp
     from tracker.auth.views import bp as auth_bp
+    from tracker.dashboard.views import bp as dashboard_bp
+    from tracker.indicators.views import bp as indicators_bp
     from tracker.plans.views import bp as plans_bp
     from tracker.tasks.views import bp as tasks_bp
 
     app.register_blueprint(admin_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(indicators_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(tasks_bp)
 
@@ -72,12 +76,14 @@ def register_blueprints(app: Flask) -> None:
 def register_cli(app: Flask) -> None:
     from tracker.auth.cli import user_cli
     from tracker.demo.cli import demo_cli
+    from tracker.indicators.cli import register_cli as register_indicator_cli
     from tracker.plans.cli import plan_cli
     from tracker.tasks.cli import task_cli, tasks_cli
     from tracker.units.cli import units_cli
 
     for group in (plan_cli, tasks_cli, task_cli, user_cli, units_cli, demo_cli):
         app.cli.add_command(group)
+    register_indicator_cli(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda s: lifecycle.STATE_LABELS.get(s, s), "status_label")
     app.add_template_filter(lambda s: ladder_machine.LADDER_LABELS.get(s, s), "ladder_label")
     app.add_template_filter(rag_of, "rag")
+    app.add_template_filter(lambda ladder: policy.rag(ladder, False, False, False), "ladder_rag")
     app.add_template_filter(lambda e: lifecycle.EVENT_LABELS.get(e, e), "event_label")
     app.add_template_filter(lambda e: ladder_machine.LADDER_EVENT_LABELS.get(e, e), "ladder_event_label")
     app.add_template_filter(any_event_label, "any_event_label")

@@ -55,6 +55,12 @@ class Task(db.Model):
         return f"<Task {self.id} m{self.measure_id} u{self.unit_id} {self.status}/{self.ladder}>"
 
     @property
+    def status_label(self) -> str:
+        from workflows import STATE_LABELS
+
+        return STATE_LABELS.get(self.status, self.status)
+
+    @property
     def title(self) -> str:
         return f"{self.measure.label} · {self.unit.name}"
 

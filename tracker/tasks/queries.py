@@ -1,7 +1,9 @@
 """Read-side task queries: one joined statement per list, scoped to what the user may see."""
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from datetime import date
+
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.extensions import db
@@ -11,14 +13,24 @@ from tracker.tasks.models import Task
 from tracker.units.models import Unit
 
 
-def task_list_stmt(*, user=None, unit_code: str | None = None, status: str | None = None,
-                   plan_id: int | None = None, measure_id: int | None = None, ladder: str | None = None) -> Select:
+OPEN_STATUSES = ("assigned", "in_progress", "submitted", "returned", "suspended")
+
+
+def task_list_stmt(*, user=None, unit_code: str | None = None, unit_id: int | None = None, status: str | None = None,
+                   plan_id: int | None = None, measure_id: int | None = None, ladder: str | None = None,
+                   unit_kind: str | None = None, overdue_on: date | None = None, due_by: date | None = None,
+                   open_only: bool = False, q: str | None = None) -> Select:
+    """Tasks with their measure and unit in one statement; every filter is a WHERE on an indexed column."""
     stmt = (select(Task).join(Task.measure).join(Task.unit)
             .options(contains_eager(Task.measure), contains_eager(Task.unit)))
     if user is not None:
         stmt = scope_tasks(stmt, user)
     if unit_code:
         stmt = stmt.where(Unit.code == unit_code)
+    if unit_id:
+        stmt = stmt.where(Task.unit_id == unit_id)
+    if unit_kind:
+        stmt = stmt.where(Unit.kind == unit_kind)
     if status:
         stmt = stmt.where(Task.status == status)
     if ladder:
@@ -27,6 +39,15 @@ def task_list_stmt(*, user=None, unit_code: str | None = None, status: str | Non
         stmt = stmt.where(Task.plan_id == plan_id)
     if measure_id:
         stmt = stmt.where(Task.measure_id == measure_id)
+    if open_only or overdue_on or due_by:
+        stmt = stmt.where(Task.status.in_(OPEN_STATUSES))
+    if overdue_on:
+        stmt = stmt.where(Task.deadline < overdue_on)
+    if due_by:
+        stmt = stmt.where(Task.deadline <= due_by)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Measure.title.ilike(like), Measure.text.ilike(like), Unit.name.ilike(like)))
     return stmt.order_by(Task.deadline, Measure.plan_id, Measure.position, Unit.code)
 
 

@@ -1,6 +1,8 @@
 """Task pages: my tasks, task detail with its timeline and actions, review queue, evidence download."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,7 +15,11 @@ from tracker.tasks import evidence as evidence_store
 from tracker.tasks import operations as ops
 from tracker.tasks.forms import ActionForm, DecisionForm, EvidenceForm, ExtensionForm, ProgressForm
 from tracker.tasks.models import Evidence, ExtensionRequest, ProgressReport, Task, TaskEvent
-from tracker.tasks.queries import list_tasks
+from tracker.clock import today
+from tracker.plans.models import Measure
+from tracker.tasks.filters import TaskFilterForm
+from tracker.tasks.queries import list_tasks, task_list_stmt
+from tracker.units.models import Unit
 from workflows import TransitionRefused, WorkflowError, ladder, lifecycle
 
 bp = Blueprint("tasks", __name__)
@@ -22,8 +28,42 @@ bp = Blueprint("tasks", __name__)
 @bp.route("/")
 @login_required
 def home():
-    """A unit user's own tasks; overseers see every task."""
-    return render_template("tasks/home.html", tasks=list_tasks(user=current_user))
+    """A unit's desk: open tasks by deadline, what is due this week, what was returned."""
+    if not current_user.has_role("unit"):
+        return redirect(url_for("tasks.index"))
+    from tracker.tasks.calendar import calendar_token
+
+    day = today()
+    open_tasks = list_tasks(user=current_user, open_only=True)
+    return render_template(
+        "tasks/home.html", tasks=open_tasks,
+        calendar_url=url_for("tasks.calendar_feed", user_id=current_user.id, token=calendar_token(current_user), _external=True),
+        due_this_week=[t for t in open_tasks if day <= t.deadline <= day + timedelta(days=7)],
+        returned=[t for t in open_tasks if t.status == "returned"],
+        overdue=[t for t in open_tasks if t.deadline < day],
+        done_count=len(list_tasks(user=current_user, status="completed")),
+    )
+
+
+PER_PAGE = 50
+
+
+@bp.route("/tasks")
+@login_required
+def index():
+    """Every task the user may see, with filters and pages."""
+    form = TaskFilterForm(request.args)
+    units = db.session.execute(select(Unit.id, Unit.name, Unit.kind).order_by(Unit.code)).all()
+    form.county.choices = [("", "全部县市")] + [(str(i), n) for i, n, k in units if k == "county"]
+    form.department.choices = [("", "全部部门")] + [(str(i), n) for i, n, k in units if k == "department"]
+    measures = db.session.execute(select(Measure.id, Measure.number, Measure.title, Measure.plan_id)
+                                  .order_by(Measure.plan_id, Measure.position)).all()
+    form.measure.choices = [("", "全部措施")] + [(str(i), f"（{n}）{t}") for i, n, t, _ in measures]
+    filters = form.filters()
+    stmt = task_list_stmt(user=current_user, overdue_on=today() if form.overdue.data else None, **filters)
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("tasks/index.html", form=form, page=page, tasks=page.items, args=args)
 
 
 def _timeline(task: Task) -> list[TaskEvent]:
@@ -182,3 +222,23 @@ def review():
                                           selectinload(ExtensionRequest.task).selectinload(Task.measure))
                                  .order_by(ExtensionRequest.created_at)).all()
     return render_template("tasks/review.html", tasks=submitted, pending=pending)
+
+
+@bp.route("/calendar/<int:user_id>/<token>.ics")
+def calendar_feed(user_id: int, token: str):
+    """No session: calendar apps fetch this URL on their own; the secret in it is the credential."""
+    from flask import Response
+
+    from tracker.auth.models import User
+    from tracker.clock import get_clock
+    from tracker.tasks import calendar
+
+    user = db.session.get(User, user_id)
+    if user is None or not calendar.valid_token(user, token):
+        abort(404)
+    tasks = list_tasks(user=user, open_only=True)
+    body = calendar.render(tasks, name=f"督办任务 · {user.unit.name if user.unit else user.display_name}",
+                           link_for=lambda t: url_for("tasks.detail", task_id=t.id, _external=True),
+                           stamp=get_clock().now(), host=request.host.split(":")[0])
+    return Response(body, mimetype="text/calendar", headers={"Content-Disposition": "inline; filename=tasks.ics",
+                                                             "Cache-Control": "private, max-age=300"})

@@ -1,0 +1,35 @@
+"""The task-list filter form (GET): county, department, measure, state, ladder, overdue, text; paginated."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from workflows import LADDER_LABELS, STATE_LABELS
+
+
+class TaskFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    q = StringField("关键词", validators=[Optional(), Length(max=100)])
+    county = SelectField("县市", choices=[], validators=[Optional()], validate_choice=False)
+    department = SelectField("部门", choices=[], validators=[Optional()], validate_choice=False)
+    measure = SelectField("措施", choices=[], validators=[Optional()], validate_choice=False)
+    status = SelectField("状态", choices=[("", "全部")] + list(STATE_LABELS.items()), validators=[Optional()])
+    ladder = SelectField("督办", choices=[("", "全部")] + list(LADDER_LABELS.items()), validators=[Optional()])
+    overdue = BooleanField("仅看逾期")
+
+    def filters(self) -> dict:
+        """The query filters; a bad value (tampered URL) is ignored rather than trusted."""
+        def as_int(value):
+            return int(value) if value and str(value).isdigit() else None
+
+        unit_id = as_int(self.county.data) or as_int(self.department.data)
+        return {
+            "q": (self.q.data or "").strip()[:100] or None,
+            "unit_id": unit_id,
+            "measure_id": as_int(self.measure.data),
+            "status": self.status.data if self.status.data in STATE_LABELS else None,
+            "ladder": self.ladder.data if self.ladder.data in LADDER_LABELS else None,
+        }
