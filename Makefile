@@ -23,6 +23,7 @@ migrate: venv
 
 demo: migrate
 	$(FLASK) demo setup
+	$(FLASK) demo schools
 	@echo "打开 http://$(HOST):$(PORT)/ 用上面的演示账号登录（Ctrl+C 停止）"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from tests.helpers import PDF_BYTES, task_of, unit_named
 from tracker.errors import ServiceError
-from tracker.extensions import db
 from tracker.models import Evidence, Task, TaskEvent
 from tracker.tasks import operations as ops
 from workflows import STATE_LABELS, TransitionRefused

@@ -1,6 +1,7 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 from tracker.admin.models import AdminEvent, LoginAttempt  # noqa: F401
 from tracker.auth.models import User  # noqa: F401
+from tracker.indicators.models import CountyEntry, CountyEntryFile, CountyEvaluation, CountyFlag, IndicatorDef, IndicatorSetting, School, SchoolDataImport, SchoolYear  # noqa: F401
 from tracker.notices.models import Notification  # noqa: F401
 from tracker.plans.models import CountyTarget, Measure, MeasureUnit, Milestone, Plan, Section  # noqa: F401
 from tracker.tasks.models import (  # noqa: F401

@@ -49,3 +49,25 @@ def setup_command(as_json: bool) -> None:
     (Path(current_app.instance_path) / "demo-accounts.txt").write_text(listing + "\n", encoding="utf-8")
     emit({"plan": result, "accounts": accounts}, as_json,
          f"已导入方案：{result['measures']} 条措施，{result['tasks']} 项任务。\n演示账号（亦保存在 instance/demo-accounts.txt）：\n{listing}")
+
+
+@demo_cli.command("generate")
+@click.option("--counties", default=2900, show_default=True)
+@click.option("--schools", default=200_000, show_default=True)
+@click.option("--years", default=3, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def generate_command(counties, schools, years, seed, as_json) -> None:
+    """生成全国规模的示例数据集（确定性、批量写入）：每县一个方案，约 240 项任务/县。"""
+    import time
+
+    from tracker.clock import today
+    from tracker.demo.generate import Sizes, generate
+
+    started = time.perf_counter()
+    with unit_of_work():
+        result = generate(Sizes(counties=counties, schools=schools, years=years, seed=seed), today(),
+                          progress=lambda msg: click.echo(f"  {msg}", err=True))
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    emit(result, as_json, f"已生成：{result}")
