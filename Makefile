@@ -24,8 +24,9 @@ migrate: venv
 demo: migrate
 	$(FLASK) demo setup
 	$(FLASK) demo schools
-	@echo "打开 http://$(HOST):$(PORT)/ 用上面的演示账号登录（Ctrl+C 停止）"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "打开 http://$(HOST):$(PORT)/ 用上面的演示账号登录（Ctrl+C 同时停止网站和调度进程）"
+	$(FLASK) scheduler run & sched=$$!; trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: venv
 	$(BIN)/pytest -q

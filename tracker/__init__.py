@@ -71,6 +71,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(indicators_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(tasks_bp)
+    from tracker.notices.views import bp as notices_bp
+    app.register_blueprint(notices_bp)
 
 
 def register_cli(app: Flask) -> None:
@@ -84,6 +86,8 @@ def register_cli(app: Flask) -> None:
     for group in (plan_cli, tasks_cli, task_cli, user_cli, units_cli, demo_cli):
         app.cli.add_command(group)
     register_indicator_cli(app)
+    from tracker.scheduler.cli import scheduler_cli
+    app.cli.add_command(scheduler_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -2,7 +2,7 @@
 from tracker.admin.models import AdminEvent, LoginAttempt  # noqa: F401
 from tracker.auth.models import User  # noqa: F401
 from tracker.indicators.models import CountyEntry, CountyEntryFile, CountyEvaluation, CountyFlag, IndicatorDef, IndicatorSetting, School, SchoolDataImport, SchoolYear  # noqa: F401
-from tracker.notices.models import Notification  # noqa: F401
+from tracker.notices.models import NoticePreference, Notification, UnitWebhook  # noqa: F401
 from tracker.plans.models import CountyTarget, Measure, MeasureUnit, Milestone, Plan, Section  # noqa: F401
 from tracker.tasks.models import (  # noqa: F401
     Evidence,
@@ -14,3 +14,4 @@ from tracker.tasks.models import (  # noqa: F401
     TaskEvent,
 )
 from tracker.units.models import Unit  # noqa: F401
+from tracker.scheduler.models import JobSlot  # noqa: F401
