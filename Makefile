@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app wsgi
 #: PostgreSQL used by `make test-pg` unless TEST_DATABASE_URL is set
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: venv demo test test-pg serve migrate clean
+.PHONY: venv demo test test-pg serve migrate clean browser-deps
 
 venv: $(VENV)/.installed
 
@@ -28,10 +28,15 @@ demo: migrate
 	$(FLASK) scheduler run & sched=$$!; trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
 
-test: venv
+#: Debian's headless Chromium, its Chinese UI strings and CJK fonts for tests/browser (run as root)
+browser-deps:
+	@command -v chromium >/dev/null && test -f /usr/lib/chromium/locales/zh-CN.pak && fc-list :lang=zh | grep -q . \
+	  || (apt-get update && apt-get install -y --no-install-recommends chromium chromium-l10n fonts-noto-cjk)
+
+test: venv browser-deps
 	$(BIN)/pytest -q
 
-test-pg: venv
+test-pg: venv browser-deps
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(PG_URL)} $(BIN)/pytest -q
 
 clean:

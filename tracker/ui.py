@@ -33,18 +33,31 @@ def any_event_label(event: str) -> str:
             or ACTION_LABELS.get(event) or event)
 
 
-def rag_of(task) -> str:
-    """Colour from the ladder, plus 进度滞后 (behind 序时进度) and 长期未更新 (stale) as yellow."""
+def rag_signals(task) -> tuple[bool, bool]:
+    """(behind 序时进度, stale) for an open task."""
     from tracker.clock import today
     from tracker.tasks.policy_store import load_policy
 
     pol, day = load_policy(), today()
-    completed = task.status == "completed"
-    open_work = task.status in ("in_progress", "returned")
-    behind = open_work and policy.is_behind(task.progress_percent, task.start_date, task.deadline, day, pol)
+    if task.status not in ("in_progress", "returned"):
+        return False, False
     last = task.last_progress_at.date() if task.last_progress_at else None
-    stale = open_work and policy.is_stale(last, task.start_date, day, pol)
-    return policy.rag(task.ladder, behind=behind, stale=stale, completed=completed)
+    return (policy.is_behind(task.progress_percent, task.start_date, task.deadline, day, pol),
+            policy.is_stale(last, task.start_date, day, pol))
+
+
+def rag_note(task) -> str:
+    """The words behind a yellow badge, so colour is never the only signal."""
+    if task.status == "completed":
+        return ""
+    behind, stale = rag_signals(task)
+    return "、".join(w for w, on in (("进度滞后", behind), ("长期未更新", stale)) if on)
+
+
+def rag_of(task) -> str:
+    """Colour from the ladder, plus 进度滞后 (behind 序时进度) and 长期未更新 (stale) as yellow."""
+    behind, stale = rag_signals(task)
+    return policy.rag(task.ladder, behind=behind, stale=stale, completed=task.status == "completed")
 
 
 def listed_units(measure) -> list[str]:
@@ -58,6 +71,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda s: lifecycle.STATE_LABELS.get(s, s), "status_label")
     app.add_template_filter(lambda s: ladder_machine.LADDER_LABELS.get(s, s), "ladder_label")
     app.add_template_filter(rag_of, "rag")
+    app.add_template_filter(rag_note, "rag_note")
     app.add_template_filter(lambda ladder: policy.rag(ladder, False, False, False), "ladder_rag")
     app.add_template_filter(lambda e: lifecycle.EVENT_LABELS.get(e, e), "event_label")
     app.add_template_filter(lambda e: ladder_machine.LADDER_EVENT_LABELS.get(e, e), "ladder_event_label")

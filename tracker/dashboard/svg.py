@@ -11,7 +11,7 @@ def bar_chart(items: list[tuple[str, float]], *, width: int = 520, bar: int = 22
     top = max([v for _, v in items] + ([limit] if limit else []) + [1e-9])
     plot_w = width - label_w - 60
     height = len(items) * (bar + gap) + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(items):
         y = 5 + i * (bar + gap)
