@@ -297,3 +297,23 @@ def test_import_writes_in_bulk_not_per_row(app, db, chuxiong):
 
     assert statements(5, "楚雄市", "532301") == statements(50, "禄丰市", "532302")
     assert count(SchoolYear) == 55
+
+
+def test_formula_cells_are_refused(tmp_path, app, db, chuxiong):
+    """A formula in a school-data sheet would run in Excel when exported again: refuse it, import nothing."""
+    from openpyxl import Workbook
+
+    from tracker.indicators.models import SchoolYear
+    from tracker.indicators.schooldata import SchoolDataInvalid, _xlsx_rows
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["年度", "学校代码"])
+    ws.append([2025, "=HYPERLINK(\"http://x\",\"a\")"])
+    path = tmp_path / "formula.xlsx"
+    wb.save(path)
+    before = db.session.query(SchoolYear).count()
+    with pytest.raises(SchoolDataInvalid) as err:
+        _xlsx_rows(path.read_bytes())
+    assert "公式" in str(err.value) or "formula" in str(err.value).lower()
+    assert db.session.query(SchoolYear).count() == before

@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from tracker.admin.views import bp as admin_bp
+    from tracker.api import bp as api_bp  # also registers the account pages (tokens, password)
     from tracker.auth.views import bp as auth_bp
     from tracker.dashboard.views import bp as dashboard_bp
     from tracker.indicators.views import bp as indicators_bp
@@ -66,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.tasks.views import bp as tasks_bp
 
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(indicators_bp)
@@ -73,6 +75,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tasks_bp)
     from tracker.notices.views import bp as notices_bp
     app.register_blueprint(notices_bp)
+    from tracker.supervision.views import bp as supervision_bp
+    app.register_blueprint(supervision_bp)
 
 
 def register_cli(app: Flask) -> None:
@@ -88,6 +92,8 @@ def register_cli(app: Flask) -> None:
     register_indicator_cli(app)
     from tracker.scheduler.cli import scheduler_cli
     app.cli.add_command(scheduler_cli)
+    from tracker.supervision.cli import supervision_cli
+    app.cli.add_command(supervision_cli)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -15,3 +15,5 @@ from tracker.tasks.models import (  # noqa: F401
 )
 from tracker.units.models import Unit  # noqa: F401
 from tracker.scheduler.models import JobSlot  # noqa: F401
+from tracker.api.models import ApiToken  # noqa: F401
+from tracker.supervision.models import AccountabilityRecord, Instruction, InstructionTask, Interview, InterviewEvent, RectificationItem  # noqa: F401

@@ -11,6 +11,7 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     #: evidence files live outside the web root, under instance/evidence
     EVIDENCE_MAX_BYTES = 50 * 1024 * 1024
     MAX_CONTENT_LENGTH = 60 * 1024 * 1024

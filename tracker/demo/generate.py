@@ -154,7 +154,8 @@ def _generate_schools(sizes: Sizes, rnd: random.Random, unit_ids: dict, today: d
     rows = []
     for year in range(first_year, first_year + sizes.years):
         for sid, uid, stype, name in ids:
-            primary = 0 if stype == "初中" else rnd.randint(30 if stype == "教学点" else 150, 60 if stype == "教学点" else 1800)
+            # a 完全中学 teaches junior and senior high only; a 初中 junior only
+            primary = 0 if stype in ("初中", "完全中学") else rnd.randint(30 if stype == "教学点" else 150, 60 if stype == "教学点" else 1800)
             junior = rnd.randint(200, 1500) if stype in ("初中", "九年一贯制", "完全中学") else 0
             senior = rnd.randint(300, 1200) if stype == "完全中学" else None
             pupils = primary + junior + (senior or 0)

@@ -8,7 +8,8 @@ def indicators_ok(task) -> bool | None:
     Until the county evaluation tables exist there is no evaluation to consult, so linked tasks are
     not gated either; see tracker.indicators.links once evaluations are stored.
     """
-    if not task.measure.indicators or task.unit.kind_value != "county":
+    # a rectification task is judged by its own evidence, not by the measure's indicators
+    if getattr(task, "kind", "plan") == "rectification" or not task.measure.indicators or task.unit.kind_value != "county":
         return None
     from tracker.indicators import links
 

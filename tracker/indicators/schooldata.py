@@ -143,9 +143,15 @@ def _xlsx_rows(data: bytes) -> Iterable[tuple[int, list[Any]]]:
     if not data.startswith(b"PK\x03\x04"):
         raise SchoolDataInvalid([not_xlsx])
     try:
-        wb = load_workbook(io.BytesIO(data), data_only=True)
+        # formulas visible: a formula cell is refused, never evaluated or passed on
+        wb = load_workbook(io.BytesIO(data), data_only=False)
     except Exception:  # noqa: BLE001 — zip/XML errors of every kind mean the same to the user
         raise SchoolDataInvalid([not_xlsx]) from None
+    from tracker.spreadsheets import check_workbook
+
+    problems = check_workbook(wb)
+    if problems:
+        raise SchoolDataInvalid([RowError(None, "", "", p) for p in problems])
     ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
     return [(n, list(row)) for n, row in enumerate(ws.iter_rows(values_only=True), start=1)]
 

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.exceptions import InvalidFileException
 
 from tracker.plans.spec import LOC, PlanFileError, PlanSpec, UnitSpec, parse_date, split_units, spec_to_dict
+from tracker.spreadsheets import check_workbook
 
 TASK_SHEET = "任务分解表"
 TASK_COLUMNS = ["序号", "部分", "措施", "内容", "牵头单位", "责任单位", "完成时限"]
@@ -107,6 +108,10 @@ def write_plan_workbook(spec: PlanSpec, path: Path) -> None:
 
 
 def _style(ws, widths: list[int]) -> None:
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":  # text that merely starts with "=" stays text, never a formula
+                cell.data_type = "s"
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
     for cell in ws[1]:
@@ -119,10 +124,21 @@ def _style(ws, widths: list[int]) -> None:
 
 
 def _open(path: Path):
+    """Open with formulas visible (data_only=False) and refuse any: an imported plan holds values only
+    (tracker.spreadsheets: no formula cells, bounded rows and cell lengths)."""
     try:
-        return load_workbook(path, data_only=True, read_only=False)
+        wb = load_workbook(path, data_only=False, read_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
         raise PlanFileError(path.name, ["不是有效的 .xlsx 文件"]) from None
+    problems = check_workbook(wb)
+    if problems:
+        raise PlanFileError(path.name, problems)
+    return wb
+
+
+def _getter(row: tuple, idx: dict[str, int]):
+    """A cell reader for one row by column name; a missing column reads as empty."""
+    return lambda col: row[idx[col]] if col in idx and idx[col] < len(row) else None
 
 
 def _header_index(ws, required: list[str], source: str) -> dict[str, int]:
@@ -176,7 +192,7 @@ def read_plan_workbook(path: Path, default_code: str = "", known_units: list[Uni
         if not row or not any(v not in (None, "") for v in row):
             continue
         loc = f"工作表“{TASK_SHEET}”第{n}行"
-        get = lambda col: row[idx[col]] if col in idx and idx[col] < len(row) else None  # noqa: E731
+        get = _getter(row, idx)
         part = _cell_text(get("部分"))
         m = re.match(r"^\s*([一二三四五六七八九十百零\d]+)\s*[、.．]\s*(.*)$", part)
         snum, stitle = (m[1], m[2]) if m else (part, part)
@@ -241,7 +257,7 @@ def _read_units(ws, data: dict, source: str) -> None:
     for n, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
         if not row or not any(row):
             continue
-        get = lambda col: row[idx[col]] if col in idx and idx[col] < len(row) else None  # noqa: E731
+        get = _getter(row, idx)
         entry = {LOC: f"工作表“{UNIT_SHEET}”第{n}行", "code": _cell_text(get("代码")), "name": _cell_text(get("名称"))}
         if _cell_text(get("别名")):
             entry["aliases"] = split_units(_cell_text(get("别名")))

@@ -96,6 +96,16 @@ def job_sweep(env: JobEnv) -> dict:
 
 
 def job_indicators(env: JobEnv) -> dict:
+    """Nightly: re-evaluate the counties, then recompute the supervisors' flags (overdue at interview level,
+    slippage, missed milestones, missed rectification) from the day's ladder and evaluations."""
+    from tracker.supervision import flags
+
+    result = _reevaluate(env)
+    result["flags"] = flags.refresh(env.today)
+    return result
+
+
+def _reevaluate(env: JobEnv) -> dict:
     try:
         from tracker.indicators import operations as indicator_ops
     except ImportError:

@@ -3,9 +3,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from workflows import LADDER_LABELS, STATE_LABELS
+
+
+def choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 class TaskFilterForm(FlaskForm):
@@ -16,8 +21,9 @@ class TaskFilterForm(FlaskForm):
     county = SelectField("县市", choices=[], validators=[Optional()], validate_choice=False)
     department = SelectField("部门", choices=[], validators=[Optional()], validate_choice=False)
     measure = SelectField("措施", choices=[], validators=[Optional()], validate_choice=False)
-    status = SelectField("状态", choices=[("", "全部")] + list(STATE_LABELS.items()), validators=[Optional()])
-    ladder = SelectField("督办", choices=[("", "全部")] + list(LADDER_LABELS.items()), validators=[Optional()])
+    plan = SelectField("方案", choices=[], validators=[Optional()], validate_choice=False)
+    status = SelectField("状态", choices=lambda: choices([("", "全部"), *STATE_LABELS.items()]), validators=[Optional()])
+    ladder = SelectField("督办", choices=lambda: choices([("", "全部"), *LADDER_LABELS.items()]), validators=[Optional()])
     overdue = BooleanField("仅看逾期")
 
     def filters(self) -> dict:
@@ -27,6 +33,7 @@ class TaskFilterForm(FlaskForm):
 
         unit_id = as_int(self.county.data) or as_int(self.department.data)
         return {
+            "plan_id": as_int(self.plan.data),
             "q": (self.q.data or "").strip()[:100] or None,
             "unit_id": unit_id,
             "measure_id": as_int(self.measure.data),

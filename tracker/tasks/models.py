@@ -44,6 +44,10 @@ class Task(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     #: optimistic lock: every change bumps it; a stale writer gets a conflict, never a lost update
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: 'plan' for a measure × unit task; 'rectification' for an interview's rectification item (整改事项)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="plan", server_default="plan")
+    #: the rectification item's text (DB column "title"); None for plan tasks — see `display_title`
+    item_title: Mapped[str | None] = mapped_column("title", String(300))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -61,8 +65,13 @@ class Task(db.Model):
         return STATE_LABELS.get(self.status, self.status)
 
     @property
+    def display_title(self) -> str:
+        """What lists show as the task's name: a rectification item's text, else the measure's label."""
+        return self.item_title or self.measure.label
+
+    @property
     def title(self) -> str:
-        return f"{self.measure.label} · {self.unit.name}"
+        return f"{self.display_title} · {self.unit.name}"
 
 
 class TaskEvent(db.Model):

@@ -126,6 +126,10 @@ def fire(task: Task, event: str, actor: User, *, comment: str = "", expected_ver
            to_ladder=task.ladder, comment=comment)
     flush_or_conflict()  # the version check happens here, before anything else touches the session
     _notify_lifecycle(task, event, actor, comment)
+    if task.status == "completed":
+        from tracker.supervision.operations import on_task_completed
+
+        on_task_completed(task)  # the last rectification item done closes its interview
     db.session.flush()
     return {"task": task.id, "event": event, "from": before_status, "to": task.status, "ladder": task.ladder,
             "version": task.version}

@@ -46,8 +46,10 @@ def task_list_stmt(*, user=None, unit_code: str | None = None, unit_id: int | No
     if due_by:
         stmt = stmt.where(Task.deadline <= due_by)
     if q:
-        like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Measure.title.ilike(like), Measure.text.ilike(like), Unit.name.ilike(like)))
+        # % and _ typed by the user are literal characters, not wildcards
+        like = "%" + q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Measure.title.ilike(like, escape="\\"), Measure.text.ilike(like, escape="\\"),
+                              Unit.name.ilike(like, escape="\\")))
     return stmt.order_by(Task.deadline, Measure.plan_id, Measure.position, Unit.code)
 
 

@@ -17,7 +17,8 @@ from tracker.tasks.forms import ActionForm, DecisionForm, EvidenceForm, Extensio
 from tracker.tasks.models import Evidence, ExtensionRequest, ProgressReport, Task, TaskEvent
 from tracker.clock import today
 from tracker.plans.models import Measure
-from tracker.tasks.filters import TaskFilterForm
+from tracker.plans.models import Plan
+from tracker.tasks.filters import TaskFilterForm, choices
 from tracker.tasks.queries import list_tasks, task_list_stmt
 from tracker.units.models import Unit
 from workflows import TransitionRefused, WorkflowError, ladder, lifecycle
@@ -53,12 +54,27 @@ PER_PAGE = 50
 def index():
     """Every task the user may see, with filters and pages."""
     form = TaskFilterForm(request.args)
-    units = db.session.execute(select(Unit.id, Unit.name, Unit.kind).order_by(Unit.code)).all()
-    form.county.choices = [("", "全部县市")] + [(str(i), n) for i, n, k in units if k == "county"]
-    form.department.choices = [("", "全部部门")] + [(str(i), n) for i, n, k in units if k == "department"]
-    measures = db.session.execute(select(Measure.id, Measure.number, Measure.title, Measure.plan_id)
-                                  .order_by(Measure.plan_id, Measure.position)).all()
-    form.measure.choices = [("", "全部措施")] + [(str(i), f"（{n}）{t}") for i, n, t, _ in measures]
+    plans = db.session.execute(select(Plan.id, Plan.title).order_by(Plan.id)).all()
+    form.plan.choices = choices([("", "全部方案"), *((str(i), t) for i, t in plans)])
+    plan_id = request.args.get("plan", type=int)
+    if current_user.has_role("unit"):
+        # a unit chooses among the measures it actually has tasks for
+        measure_stmt = (select(Measure.id, Measure.number, Measure.title).join(Task, Task.measure_id == Measure.id)
+                        .where(Task.unit_id == current_user.unit_id).distinct())
+    elif plan_id:
+        measure_stmt = select(Measure.id, Measure.number, Measure.title).where(Measure.plan_id == plan_id)
+    else:
+        measure_stmt = None  # measures are listed once a plan is chosen: a national list would be tens of thousands
+    measures = db.session.execute(measure_stmt).all() if measure_stmt is not None else []
+    form.measure.choices = choices([("", "全部措施" if measure_stmt is not None else "（先选择方案）"),
+                                    *((str(i), f"（{n}）{t}") for i, n, t in sorted(measures, key=lambda m: m[0]))])
+    if not current_user.has_role("unit"):
+        unit_stmt = select(Unit.id, Unit.name, Unit.kind).order_by(Unit.code)
+        if plan_id:
+            unit_stmt = unit_stmt.where(Unit.id.in_(select(Task.unit_id).where(Task.plan_id == plan_id)))
+        units = db.session.execute(unit_stmt).all()
+        form.county.choices = choices([("", "全部县市"), *((str(i), n) for i, n, k in units if k == "county")])
+        form.department.choices = choices([("", "全部部门"), *((str(i), n) for i, n, k in units if k == "department")])
     filters = form.filters()
     stmt = task_list_stmt(user=current_user, overdue_on=today() if form.overdue.data else None, **filters)
     page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
