@@ -2,7 +2,7 @@
 
 After every step: both attributes hold declared states; a refused event changed
 nothing; an accepted one moved exactly as an independent oracle (written from
-the brief, not from the engine) says; 待审核/已办结 is only ever reached through
+the specification, not from the engine) says; 待审核/已办结 is only ever reached through
 a 报送 whose evidence guard held.
 """
 import pathlib
@@ -51,7 +51,7 @@ def plausible_context(role):
 
 
 def oracle(module, state, event, ctx):
-    """Destination per the brief, or None if the event must be refused."""
+    """Destination per the specification, or None if the event must be refused."""
     for r in module.RULES:
         if r.event != event or state not in r.sources or ctx.role not in r.roles:
             continue

@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
 TEST_NOW = "2026-11-23T09:00"
 INSTALL_HINT = ("run `make browser-deps` (as root: apt-get install -y --no-install-recommends chromium chromium-l10n fonts-noto-cjk) "
                 "and `.venv/bin/pip install -r requirements-dev.txt`; never `playwright install`")
-#: App defects the browser tests see on every page, tolerated so the rest still runs; reported to the lead.
+#: App defects the browser tests see on every page, tolerated so the rest still runs (none at present).
 #: Chromium asks every page for /favicon.ico; the app answers 404 (no icon, no <link rel="icon">), which the
 #: console logs as an error. Remove the entry once the app serves an icon or links one.
 KNOWN_APP_ISSUES: set[tuple[int, str]] = set()
