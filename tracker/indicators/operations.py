@@ -28,7 +28,7 @@ from tracker.indicators.schooldata import import_school_data
 from tracker.indicators.store import LEVEL_LABELS
 from tracker.notices.outbox import enqueue, users_of_unit, users_with_role
 from tracker.plans.models import Measure, Section
-from tracker.tasks.models import Evidence, StoredFile, Task
+from tracker.tasks.models import Evidence, Task
 from tracker.units.models import Unit
 
 OVERSEERS = ("admin", "leadership", "supervisor")
@@ -371,13 +371,7 @@ def set_entry(unit: Unit, year: Any, code: str, raw: Any, note: str = "", actor=
     db.session.flush()
     have = {f.sha256 for f in entry.files}
     for stream, filename in files:
-        try:
-            received = evidence_store.receive(stream, filename)
-        except evidence_store.EvidenceRejected as exc:
-            raise Invalid(str(exc)) from None
-        if db.session.get(StoredFile, received.sha256) is None:
-            db.session.add(StoredFile(sha256=received.sha256, size=received.size,
-                                      mimetype=received.filetype.mimetype, created_at=now))
+        received = evidence_store.store_upload(stream, filename)
         if received.sha256 not in have:
             entry.files.append(CountyEntryFile(sha256=received.sha256, filename=received.filename,
                                                uploader_id=getattr(actor, "id", None), created_at=now))

@@ -20,7 +20,7 @@ from tracker.supervision.access import SUPERVISORS, require
 from tracker.supervision.models import ACCOUNTABILITY_TYPE_LABELS, AccountabilityRecord, RectificationItem
 from tracker.supervision.operations import clean_text, page_link
 from tracker.tasks import evidence as evidence_store
-from tracker.tasks.models import StoredFile, Task, TaskEvent
+from tracker.tasks.models import Task, TaskEvent
 from tracker.tasks.operations import _audit, context, fire_ladder, flush_or_conflict
 from workflows import ladder
 
@@ -63,13 +63,7 @@ def record_accountability(item: RectificationItem, actor, *, type: str, doc_numb
         raise Conflict("该整改事项未逾期，不能记录问责。")
     sha, name = None, None
     if stream is not None and filename:
-        try:
-            received = evidence_store.receive(stream, filename)
-        except evidence_store.EvidenceRejected as exc:
-            raise Invalid(str(exc)) from None
-        if db.session.get(StoredFile, received.sha256) is None:
-            db.session.add(StoredFile(sha256=received.sha256, size=received.size, mimetype=received.filetype.mimetype,
-                                      created_at=utcnow()))
+        received = evidence_store.store_upload(stream, filename)
         sha, name = received.sha256, received.filename
     record = AccountabilityRecord(unit_id=item.unit_id, interview_id=item.interview_id, item_id=item.id, type=kind,
                                   doc_number=doc_number, decided_on=decided_on, note=note, sha256=sha, filename=name,

@@ -143,3 +143,24 @@ def receive(stream: BinaryIO, filename: str) -> Received:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def store_upload(stream: BinaryIO, filename: str) -> Received:
+    """Receive an upload and make sure its StoredFile row exists (one per content); bad files → Invalid.
+
+    Every place that accepts a document (task evidence, county indicator entries, accountability
+    decisions) stores it through here, so the checks and the once-per-content rule are one piece.
+    """
+    from tracker.clock import utcnow
+    from tracker.errors import Invalid
+    from tracker.extensions import db
+    from tracker.tasks.models import StoredFile
+
+    try:
+        received = receive(stream, filename)
+    except EvidenceRejected as exc:
+        raise Invalid(str(exc)) from None
+    if db.session.get(StoredFile, received.sha256) is None:
+        db.session.add(StoredFile(sha256=received.sha256, size=received.size, mimetype=received.filetype.mimetype,
+                                  created_at=utcnow()))
+    return received

@@ -19,7 +19,7 @@ from tracker.errors import STALE_MESSAGE, Conflict, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.notices.outbox import enqueue, users_of_unit, users_with_role
 from tracker.tasks import evidence as evidence_store
-from tracker.tasks.models import Evidence, ExtensionRequest, ProgressReport, StoredFile, Task, TaskEvent
+from tracker.tasks.models import Evidence, ExtensionRequest, ProgressReport, Task, TaskEvent
 from workflows import ExtensionRefused, TransitionContext, ladder, lifecycle, policy
 
 SYSTEM_USERNAME = "system"
@@ -186,13 +186,7 @@ def add_evidence(task: Task, actor: User, stream, filename: str, note: str = "",
     if task.status not in ("in_progress", "returned"):
         raise Conflict(f"任务当前状态为“{lifecycle.STATE_LABELS[task.status]}”，不能上传佐证材料"
                        + ("（请先签收）。" if task.status == "assigned" else "。"))
-    try:
-        received = evidence_store.receive(stream, filename)
-    except evidence_store.EvidenceRejected as exc:
-        raise Invalid(str(exc)) from None
-    if db.session.get(StoredFile, received.sha256) is None:
-        db.session.add(StoredFile(sha256=received.sha256, size=received.size, mimetype=received.filetype.mimetype,
-                                  created_at=utcnow()))
+    received = evidence_store.store_upload(stream, filename)
     existing = db.session.scalar(select(Evidence).where(Evidence.task_id == task.id, Evidence.sha256 == received.sha256))
     if existing is not None:
         return existing
