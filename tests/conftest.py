@@ -27,18 +27,28 @@ CHUXIONG = ROOT / "data" / "plans" / "chuxiong-2023.yaml"
 TEST_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=LOCAL_TZ)
 
 
-def _make_database(tmp_root: Path):
+def scratch_database(tmp_root: Path, *, filename: str = "test.db", tag: str = "t"):
+    """(url, drop): SQLite in tmp_root, or a throw-away database beside TEST_DATABASE_URL's.
+
+    `drop` removes the PostgreSQL database at the end (None for SQLite); the browser tests use it too.
+    """
     url = os.environ.get("TEST_DATABASE_URL", "")
     if not url:
-        return f"sqlite:///{tmp_root / 'test.db'}", None
+        return f"sqlite:///{tmp_root / filename}", None
     from tracker.settings import normalise_db_url
 
     base = make_url(normalise_db_url(url))
-    name = f"{base.database or 'test'}_t{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"{base.database or 'test'}_{tag}{os.getpid()}_{uuid.uuid4().hex[:6]}"
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return base.set(database=name).render_as_string(hide_password=False), (admin, name)
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
 class FreshContextClient(FlaskClient):
@@ -56,7 +66,7 @@ class FreshContextClient(FlaskClient):
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     tmp_root = tmp_path_factory.mktemp("tracker")
-    url, cleanup = _make_database(tmp_root)
+    url, drop = scratch_database(tmp_root)
     application = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
@@ -76,11 +86,8 @@ def app(tmp_path_factory):
     yield application
     with application.app_context():
         _db.engine.dispose()
-    if cleanup:
-        admin, name = cleanup
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    if drop:
+        drop()
 
 
 @pytest.fixture

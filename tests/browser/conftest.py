@@ -28,12 +28,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.conftest import scratch_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -82,30 +83,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _database(tmp: Path):
-    """SQLite in tmp, or a throw-away database beside TEST_DATABASE_URL's (dropped at the end)."""
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if not url:
-        return f"sqlite:///{tmp / 'browser.db'}", None
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from tracker.settings import normalise_db_url
-
-    base = make_url(normalise_db_url(url))
-    name = f"{base.database or 'test'}_b{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return base.set(database=name).render_as_string(hide_password=False), drop
-
-
 def _server_command(port: int) -> list[str]:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     if gunicorn.exists():
@@ -146,7 +123,7 @@ def live_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("browser")
     port = _free_port()
     origin = f"http://127.0.0.1:{port}"
-    url, drop = _database(tmp)
+    url, drop = scratch_database(tmp, filename="browser.db", tag="b")
     env = {**os.environ, "DATABASE_URL": url, "TRACKER_INSTANCE": str(tmp / "instance"), "TRACKER_CLOCK_NOW": TEST_NOW,
            "TRACKER_BASE_URL": origin, "PYTHONUNBUFFERED": "1"}
     env.pop("FLASK_APP", None)
