@@ -25,6 +25,8 @@ def cn_date(value) -> str:
 ACTION_LABELS = {
     "progress": "报送进展", "evidence": "上传佐证材料", "extension_request": "申请延期",
     "extension_approved": "同意延期", "extension_rejected": "驳回延期", "deadline": "修改完成时限",
+    # written on task histories by the supervision package
+    "instruction": "领导批示", "reviewed": "领导小组已阅", "rectification": "下达整改任务",
 }
 
 

@@ -64,19 +64,6 @@ from workflows import WorkflowError
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: the task-history labels of the events supervision writes on tasks
-TIMELINE_LABELS = {"instruction": "领导批示", "reviewed": "领导小组已阅", "rectification": "下达整改任务"}
-
-
-@bp.record_once
-def _timeline_labels(_state) -> None:
-    """Teach the task pages' `any_event_label` filter the events this package adds to task histories."""
-    from tracker import ui
-
-    for event, label in TIMELINE_LABELS.items():
-        ui.ACTION_LABELS.setdefault(event, label)
-
-
 def _role(*roles: str) -> None:
     if not current_user.has_role(*roles):
         abort(403)
