@@ -8,7 +8,7 @@ FLASK  := $(BIN)/flask --app wsgi
 #: PostgreSQL used by `make test-pg` unless TEST_DATABASE_URL is set
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: venv demo test test-pg serve migrate clean browser-deps
+.PHONY: venv demo test test-pg serve migrate clean browser-deps messages translations
 
 venv: $(VENV)/.installed
 
@@ -27,6 +27,14 @@ demo: migrate
 	@echo "打开 http://$(HOST):$(PORT)/ 用上面的演示账号登录（Ctrl+C 同时停止网站和调度进程）"
 	$(FLASK) scheduler run & sched=$$!; trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
+
+#: extract the marked interface strings, keep the English already translated, list what is missing
+messages: venv
+	$(BIN)/python scripts/messages.py
+
+#: compile the catalogues ahead of time (the app also does it on start when a .po is newer)
+translations: venv
+	$(BIN)/python -c "from tracker.i18n import compile_catalogues; compile_catalogues()"
 
 #: Debian's headless Chromium, its Chinese UI strings and CJK fonts for tests/browser (run as root)
 browser-deps:

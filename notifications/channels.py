@@ -44,6 +44,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
+from workflows.i18n import _
+
 __all__ = [
     "INAPP",
     "EMAIL",
@@ -257,7 +259,7 @@ class SmtpChannel:
         password: Optional[str] = None,
         starttls: bool = False,
         ssl: bool = False,
-        sender: str = "督办系统 <noreply@example.org>",
+        sender: str = "督办系统 <noreply@example.org>",  # i18n: data (a configuration default)
         timeout: float = 10,
         ssl_context: Optional["_ssl.SSLContext"] = None,
         local_hostname: Optional[str] = None,
@@ -277,7 +279,7 @@ class SmtpChannel:
         self.timeout = timeout
         self.ssl_context = ssl_context
         self.local_hostname = local_hostname
-        local, _, domain = addr_spec.rpartition("@")
+        local, _at, domain = addr_spec.rpartition("@")
         self._sender_address = Address(display_name=display_name, username=local, domain=domain)
 
     # -- message building -------------------------------------------------
@@ -298,7 +300,7 @@ class SmtpChannel:
         name, addr = parseaddr(recipient)
         if "@" not in addr or addr.startswith("@") or addr.endswith("@"):
             raise DeliveryError(False, f"invalid e-mail address: {message.recipient!r}")
-        local, _, domain = addr.rpartition("@")
+        local, _at, domain = addr.rpartition("@")
 
         msg = EmailMessage()
         try:
@@ -517,7 +519,8 @@ class WebhookChannel:
         text = f"#### {title}{line_break}{body}" if body else f"#### {title}"
         suffix = ""
         if message.link:
-            suffix = f"{line_break}[查看详情]({_md_link_target(message.link)})"
+            label = _("查看详情")
+            suffix = f"{line_break}[{label}]({_md_link_target(message.link)})"
         return title, text, suffix
 
     def build_payload(self, message: Message) -> dict:

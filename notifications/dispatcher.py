@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from workflows.i18n import _
+
 from . import messages
 from .channels import DeliveryError, Message, retry_delay, should_retry
 
@@ -40,10 +42,11 @@ class Row:
 def _generic(row: Row) -> messages.Rendered:
     text = row.body or row.subject
     if row.link and row.link not in text:
-        text += f"\n\n查看详情：{row.link}"
+        text += "\n\n" + _("查看详情：%(link)s", link=row.link)
     html_body = "".join(f"<p>{messages._e(line)}</p>" for line in (row.body or row.subject).splitlines() if line.strip())
-    return messages.Rendered(row.subject, text + f"\n\n——{messages.FOOTER}",
-                             messages._html_page(row.subject, [html_body], row.link or None, "查看详情"), row.link or None)
+    return messages.Rendered(row.subject, text + f"\n\n——{messages.footer()}",
+                             messages._html_page(row.subject, [html_body], row.link or None, _("查看详情")),
+                             row.link or None)
 
 
 def render_one(row: Row) -> messages.Rendered:
@@ -54,7 +57,7 @@ def render_one(row: Row) -> messages.Rendered:
         if row.kind == "overdue":
             return messages.overdue_notice(d, int(d.get("days_overdue", 0)))
         if row.kind == "escalation":
-            return messages.escalation(d, int(d.get("days_overdue", 0)), "督办")
+            return messages.escalation(d, int(d.get("days_overdue", 0)), _("督办"))
         if row.kind == "interview":
             return messages.interview_flag(d, int(d.get("days_overdue", 0)))
         if row.kind == "weekly_digest" and d.get("rows"):
@@ -111,5 +114,5 @@ def outcome(error: BaseException, attempt: int, max_attempts: int, base: float =
     if isinstance(error, DeliveryError) and should_retry(error, attempt, max_attempts):
         return Outcome("failed", retry_delay(attempt, base=base), detail)
     if isinstance(error, DeliveryError) and error.retryable:
-        detail = f"{detail}（已尝试{attempt}次，放弃）"
+        detail = _("%(detail)s（已尝试%(num)d次，放弃）", detail=detail, num=attempt)
     return Outcome("dead", None, detail)

@@ -22,6 +22,8 @@ import html as _html
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
+from workflows.i18n import N_, _, pgettext
+
 from .channels import Message
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "TaskRef",
     "Rendered",
     "format_date_cn",
+    "footer",
     "to_date",
     "reminder",
     "overdue_notice",
@@ -42,10 +45,13 @@ __all__ = [
     "weekly_leadership_digest",
 ]
 
-SYSTEM_NAME = "优质均衡督办系统"
-FOOTER = f"本消息由{SYSTEM_NAME}自动发送，请勿直接回复。"
-NO_COUNTY = "（未填写县区）"
-NO_DEPARTMENT = "（未填写部门）"
+# Source texts; translated where they are used (the reader's language is known only then).
+SYSTEM_NAME = N_("优质均衡督办系统")
+FOOTER = N_("本消息由优质均衡督办系统自动发送，请勿直接回复。")
+NO_COUNTY = N_("（未填写县区）")
+NO_DEPARTMENT = N_("（未填写部门）")
+_MONTHS = (N_("1月"), N_("2月"), N_("3月"), N_("4月"), N_("5月"), N_("6月"),
+           N_("7月"), N_("8月"), N_("9月"), N_("10月"), N_("11月"), N_("12月"))
 
 DateLike = Union[_dt.date, _dt.datetime, str, None]
 
@@ -68,12 +74,37 @@ def to_date(value: DateLike) -> Optional[_dt.date]:
     raise TypeError(f"not a date: {value!r}")
 
 
-def format_date_cn(value: DateLike, *, empty: str = "未设定") -> str:
-    """``2026-03-01`` -> ``2026年3月1日`` (no zero padding); ``empty`` for None."""
+def format_date_cn(value: DateLike, *, empty: Optional[str] = None) -> str:
+    """``2026-03-01`` -> ``2026年3月1日`` (no zero padding; ``1 Mar 2026`` in English);
+    ``empty`` (default 未设定) for None."""
     d = to_date(value)
     if d is None:
-        return empty
-    return f"{d.year}年{d.month}月{d.day}日"
+        return _("未设定") if empty is None else empty
+    return _("%(year)d年%(month)s%(day)d日", year=d.year, month=_(_MONTHS[d.month - 1]), day=d.day)
+
+
+def footer() -> str:
+    return _(FOOTER)
+
+
+def _days(n: int) -> str:
+    """``3天`` — "3 days", "1 day" in English."""
+    return _("1天") if n == 1 else _("%(num)d天", num=n)
+
+
+def _tasks(n: int) -> str:
+    """``3项任务`` — "3 tasks", "1 task" in English."""
+    return _("1项任务") if n == 1 else _("%(num)d项任务", num=n)
+
+
+def _pair(label: Any, value: Any) -> str:
+    """``标签：值``"""
+    return _("%(label)s：%(value)s", label=label, value=value)
+
+
+def _paren(text: Any) -> str:
+    """``（说明）``"""
+    return _("（%(text)s）", text=text)
 
 
 def _e(value: Any) -> str:
@@ -160,31 +191,33 @@ class Rendered:
         )
 
 
-def _html_page(title: str, blocks: Iterable[str], link: Optional[str], link_label: str = "查看任务") -> str:
+def _html_page(title: str, blocks: Iterable[str], link: Optional[str], link_label: Optional[str] = None) -> str:
     """Minimal e-mail friendly HTML page.  ``blocks`` are already-escaped HTML."""
+    link_label = link_label or _("查看任务")
+    lang = _("zh-CN")  # the language tag of the text, from the catalogue
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        f'<html lang="{_e(lang)}"><head><meta charset="utf-8">',
         f"<title>{_e(title)}</title></head>",
         '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',sans-serif;font-size:14px;color:#222;">',
         f'<h2 style="font-size:18px;">{_e(title)}</h2>',
     ]
     parts.extend(blocks)
     if link:
-        parts.append(f"<p>{_link_html(link, link_label)}：{_e(link)}</p>")
-    parts.append(f'<p style="color:#888;font-size:12px;">{_e(FOOTER)}</p>')
+        parts.append(f"<p>{_pair(_link_html(link, link_label), _e(link))}</p>")
+    parts.append(f'<p style="color:#888;font-size:12px;">{_e(footer())}</p>')
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
 def _task_fields(task: TaskRef) -> list:
     """(label, value) pairs describing a task."""
-    rows = [("任务", task.title)]
+    rows = [(pgettext("field", "任务"), task.title)]
     if task.measure_label:
-        rows.append(("所属措施", task.measure_label))
+        rows.append((_("所属措施"), task.measure_label))
     if task.unit:
-        rows.append(("责任单位", task.unit))
-    rows.append(("截止日期", format_date_cn(task.deadline)))
+        rows.append((_("责任单位"), task.unit))
+    rows.append((_("截止日期"), format_date_cn(task.deadline)))
     return rows
 
 
@@ -195,15 +228,16 @@ def _compose(
     link: Optional[str],
     *,
     closing: str = "",
-    link_label: str = "查看任务",
+    link_label: Optional[str] = None,
 ) -> Rendered:
+    link_label = link_label or _("查看任务")
     text_lines = [lead, ""]
-    text_lines += [f"{label}：{value}" for label, value in fields]
+    text_lines += [_pair(label, value) for label, value in fields]
     if closing:
         text_lines += ["", closing]
     if link:
-        text_lines += ["", f"{link_label}：{link}"]
-    text_lines += ["", f"——{FOOTER}"]
+        text_lines += ["", _pair(link_label, link)]
+    text_lines += ["", f"——{footer()}"]
 
     rows = "".join(
         f'<tr><th style="text-align:left;padding:2px 12px 2px 0;white-space:nowrap;vertical-align:top;">{_e(label)}</th>'
@@ -221,6 +255,10 @@ def _compose(
     )
 
 
+def _header_row(*labels: str) -> str:
+    return "<tr>" + "".join(f"<th>{_e(label)}</th>" for label in labels) + "</tr>"
+
+
 def _q(title: str) -> str:
     return f"“{title}”"
 
@@ -236,12 +274,10 @@ def reminder(task: Union[TaskRef, Mapping], days_left: int) -> Rendered:
     days_left = int(days_left)
     if days_left < 0:
         raise ValueError("days_left < 0: use overdue_notice()")
-    when = "今天截止" if days_left == 0 else f"距截止还有{days_left}天"
-    subject = f"【到期提醒】任务{_q(t.title)}{when}"
-    lead = (
-        f"您负责的任务{_q(t.title)}将于{format_date_cn(t.deadline)}截止（{when}），"
-        "请抓紧推进并及时在系统中提交完成情况及佐证材料。"
-    )
+    when = _("今天截止") if days_left == 0 else _("距截止还有%(days)s", days=_days(days_left))
+    subject = _("【到期提醒】任务%(task)s%(when)s", task=_q(t.title), when=when)
+    lead = _("您负责的任务%(task)s将于%(deadline)s截止（%(when)s），请抓紧推进并及时在系统中提交完成情况及佐证材料。",
+             task=_q(t.title), deadline=format_date_cn(t.deadline), when=when)
     return _compose(subject, lead, _task_fields(t), t.link)
 
 
@@ -249,12 +285,11 @@ def overdue_notice(task: Union[TaskRef, Mapping], days_overdue: int) -> Rendered
     """The task passed its deadline ``days_overdue`` days ago and is not done."""
     t = TaskRef.coerce(task)
     n = max(int(days_overdue), 0)
-    subject = f"【逾期通知】任务{_q(t.title)}已逾期{n}天"
-    lead = (
-        f"您负责的任务{_q(t.title)}已于{format_date_cn(t.deadline)}到期，目前已逾期{n}天且尚未完成。"
-        "请尽快办理并提交完成情况；如确需延期，请在系统中提出延期申请。"
-    )
-    return _compose(subject, lead, _task_fields(t) + [("逾期天数", f"{n}天")], t.link)
+    subject = _("【逾期通知】任务%(task)s已逾期%(days)s", task=_q(t.title), days=_days(n))
+    lead = _("您负责的任务%(task)s已于%(deadline)s到期，目前已逾期%(days)s且尚未完成。"
+             "请尽快办理并提交完成情况；如确需延期，请在系统中提出延期申请。",
+             task=_q(t.title), deadline=format_date_cn(t.deadline), days=_days(n))
+    return _compose(subject, lead, _task_fields(t) + [(_("逾期天数"), _days(n))], t.link)
 
 
 def escalation(
@@ -266,15 +301,17 @@ def escalation(
     """督办 notice to leadership: an overdue task escalated one step up the ladder."""
     t = TaskRef.coerce(task)
     n = max(int(days_overdue), 0)
-    unit = t.unit or "责任单位"
-    level = f"（{ladder_label}）" if ladder_label else ""
-    subject = f"【督办】{unit}任务{_q(t.title)}逾期{n}天{level}"
-    lead = f"{unit}承担的任务{_q(t.title)}已逾期{n}天仍未完成，现提请督办{level}，请予以关注并督促落实。"
-    fields = _task_fields(t) + [("逾期天数", f"{n}天")]
+    unit = t.unit or _("责任单位")
+    level = _paren(ladder_label) if ladder_label else ""
+    subject = _("【督办】%(unit)s任务%(task)s逾期%(days)s%(level)s", unit=unit, task=_q(t.title), days=_days(n),
+                level=level)
+    lead = _("%(unit)s承担的任务%(task)s已逾期%(days)s仍未完成，现提请督办%(level)s，请予以关注并督促落实。",
+             unit=unit, task=_q(t.title), days=_days(n), level=level)
+    fields = _task_fields(t) + [(_("逾期天数"), _days(n))]
     if ladder_label:
-        fields.append(("督办等级", ladder_label))
+        fields.append((_("督办等级"), ladder_label))
     if note:
-        fields.append(("说明", note))
+        fields.append((_("说明"), note))
     return _compose(subject, lead, fields, t.link)
 
 
@@ -286,12 +323,13 @@ def interview_flag(
     """约谈 flag to supervisors: the unit reached the interview threshold."""
     t = TaskRef.coerce(task)
     n = max(int(days_overdue), 0)
-    unit = t.unit or "责任单位"
-    subject = f"【约谈提示】{unit}任务{_q(t.title)}逾期{n}天，已达约谈条件"
-    lead = f"{unit}承担的任务{_q(t.title)}已逾期{n}天，经督办仍未完成，已达到约谈条件，请按程序安排约谈。"
-    fields = _task_fields(t) + [("逾期天数", f"{n}天")]
+    unit = t.unit or _("责任单位")
+    subject = _("【约谈提示】%(unit)s任务%(task)s逾期%(days)s，已达约谈条件", unit=unit, task=_q(t.title), days=_days(n))
+    lead = _("%(unit)s承担的任务%(task)s已逾期%(days)s，经督办仍未完成，已达到约谈条件，请按程序安排约谈。",
+             unit=unit, task=_q(t.title), days=_days(n))
+    fields = _task_fields(t) + [(_("逾期天数"), _days(n))]
     if reason:
-        fields.append(("约谈事由", reason))
+        fields.append((_("约谈事由"), reason))
     return _compose(subject, lead, fields, t.link)
 
 
@@ -302,11 +340,11 @@ def task_returned(
 ) -> Rendered:
     """The submitted completion was returned (退回) for rework."""
     t = TaskRef.coerce(task)
-    subject = f"【任务退回】任务{_q(t.title)}已被退回，请修改后重新提交"
-    lead = f"您提交的任务{_q(t.title)}完成情况未通过审核，已被退回。请根据退回意见修改后重新提交。"
-    fields = _task_fields(t) + [("退回意见", reason or "（无）")]
+    subject = _("【任务退回】任务%(task)s已被退回，请修改后重新提交", task=_q(t.title))
+    lead = _("您提交的任务%(task)s完成情况未通过审核，已被退回。请根据退回意见修改后重新提交。", task=_q(t.title))
+    fields = _task_fields(t) + [(_("退回意见"), reason or _("（无）"))]
     if returned_by:
-        fields.append(("退回人", returned_by))
+        fields.append((_("退回人"), returned_by))
     return _compose(subject, lead, fields, t.link)
 
 
@@ -318,15 +356,15 @@ def task_verified(
 ) -> Rendered:
     """The task's completion was verified (核验通过)."""
     t = TaskRef.coerce(task)
-    subject = f"【核验通过】任务{_q(t.title)}已核验通过"
-    lead = f"您提交的任务{_q(t.title)}完成情况已核验通过，感谢您的工作。"
+    subject = _("【核验通过】任务%(task)s已核验通过", task=_q(t.title))
+    lead = _("您提交的任务%(task)s完成情况已核验通过，感谢您的工作。", task=_q(t.title))
     fields = _task_fields(t)
     if verified_on:
-        fields.append(("核验日期", format_date_cn(verified_on)))
+        fields.append((_("核验日期"), format_date_cn(verified_on)))
     if verified_by:
-        fields.append(("核验人", verified_by))
+        fields.append((_("核验人"), verified_by))
     if comment:
-        fields.append(("核验意见", comment))
+        fields.append((_("核验意见"), comment))
     return _compose(subject, lead, fields, t.link)
 
 
@@ -344,17 +382,20 @@ def extension_decision(
         if to_date(new_deadline) is None:
             raise ValueError("an approved extension needs new_deadline")
         new = format_date_cn(new_deadline)
-        subject = f"【延期已批准】任务{_q(t.title)}截止日期调整为{new}"
-        lead = f"您为任务{_q(t.title)}提交的延期申请已获批准，截止日期由{format_date_cn(t.deadline)}调整为{new}。"
-        fields = _task_fields(t) + [("新截止日期", new)]
+        subject = _("【延期已批准】任务%(task)s截止日期调整为%(new)s", task=_q(t.title), new=new)
+        lead = _("您为任务%(task)s提交的延期申请已获批准，截止日期由%(old)s调整为%(new)s。",
+                 task=_q(t.title), old=format_date_cn(t.deadline), new=new)
+        fields = _task_fields(t) + [(_("新截止日期"), new)]
     else:
-        subject = f"【延期未批准】任务{_q(t.title)}仍按原截止日期{format_date_cn(t.deadline)}完成"
-        lead = f"您为任务{_q(t.title)}提交的延期申请未获批准，请仍按原截止日期{format_date_cn(t.deadline)}完成。"
+        subject = _("【延期未批准】任务%(task)s仍按原截止日期%(old)s完成", task=_q(t.title),
+                    old=format_date_cn(t.deadline))
+        lead = _("您为任务%(task)s提交的延期申请未获批准，请仍按原截止日期%(old)s完成。",
+                 task=_q(t.title), old=format_date_cn(t.deadline))
         fields = _task_fields(t)
     if comment:
-        fields.append(("审批意见", comment))
+        fields.append((_("审批意见"), comment))
     if decided_by:
-        fields.append(("审批人", decided_by))
+        fields.append((_("审批人"), decided_by))
     return _compose(subject, lead, fields, t.link)
 
 
@@ -366,10 +407,10 @@ def extension_decision(
 def _item_status(item: Mapping) -> str:
     overdue = _int(item.get("days_overdue"), 0)
     if overdue > 0:
-        return f"已逾期{overdue}天"
+        return _("已逾期%(days)s", days=_days(overdue))
     if item.get("days_left") is not None:
         left = _int(item.get("days_left"), 0)
-        return "今天截止" if left == 0 else f"还剩{left}天"
+        return _("今天截止") if left == 0 else _("还剩%(days)s", days=_days(left))
     return str(item.get("status") or "")
 
 
@@ -414,11 +455,15 @@ def daily_digest(
     ordered = [it for _, it in sorted(enumerate(items), key=sort_key)]
     n_overdue = sum(1 for it in ordered if _int(it.get("days_overdue"), 0) > 0)
     day_cn = format_date_cn(day)
-    subject = f"【每日待办】{day_cn}：共{len(ordered)}项任务需关注"
+    subject = _("【每日待办】%(day)s：共%(tasks)s需关注", day=day_cn, tasks=_tasks(len(ordered)))
     if n_overdue:
-        subject += f"（其中逾期{n_overdue}项）"
-    greeting = f"{recipient_name}，您好：" if recipient_name else "您好："
-    lead = f"截至{day_cn}，您有{len(ordered)}项任务需要关注" + (f"，其中{n_overdue}项已逾期" if n_overdue else "") + "："
+        subject += _("（其中逾期%(num)d项）", num=n_overdue)
+    greeting = _("%(name)s，您好：", name=recipient_name) if recipient_name else _("您好：")
+    if n_overdue:
+        lead = _("截至%(day)s，您有%(tasks)s需要关注，其中%(num)d项已逾期：", day=day_cn,
+                 tasks=_tasks(len(ordered)), num=n_overdue)
+    else:
+        lead = _("截至%(day)s，您有%(tasks)s需要关注：", day=day_cn, tasks=_tasks(len(ordered)))
 
     text = [greeting, lead, ""]
     rows_html = []
@@ -429,17 +474,18 @@ def daily_digest(
         deadline = format_date_cn(it.get("deadline"))
         line = f"{i}. {title}"
         if measure:
-            line += f"（{measure}）"
-        line += f"  截止：{deadline}"
+            line += _paren(measure)
+        line += "  " + _("截止：%(deadline)s", deadline=deadline)
         if status:
             line += f"  {status}"
         text.append(line)
         if it.get("note"):
-            text.append(f"   备注：{it['note']}")
+            text.append("   " + _("备注：%(note)s", note=it["note"]))
         if it.get("link"):
             text.append(f"   {it['link']}")
         color = "#c00" if _int(it.get("days_overdue"), 0) > 0 else "#222"
-        note_html = f'<br><span style="color:#666;">备注：{_e(it["note"])}</span>' if it.get("note") else ""
+        note = _("备注：%(note)s", note=it["note"]) if it.get("note") else ""
+        note_html = f'<br><span style="color:#666;">{_e(note)}</span>' if note else ""
         rows_html.append(
             "<tr>"
             f"<td>{i}</td>"
@@ -450,12 +496,12 @@ def daily_digest(
             "</tr>"
         )
     if link:
-        text += ["", f"查看全部任务：{link}"]
-    text += ["", f"——{FOOTER}"]
+        text += ["", _pair(_("查看全部任务"), link)]
+    text += ["", f"——{footer()}"]
 
     table = (
         '<table border="1" cellspacing="0" cellpadding="4" style="border-collapse:collapse;">'
-        "<tr><th>序号</th><th>任务</th><th>所属措施</th><th>截止日期</th><th>状态</th></tr>"
+        + _header_row(_("序号"), _("任务"), _("所属措施"), _("截止日期"), _("状态"))
         + "".join(rows_html)
         + "</table>"
     )
@@ -463,7 +509,7 @@ def daily_digest(
     return Rendered(
         subject=subject,
         text="\n".join(text),
-        html=_html_page(subject, blocks, link, "查看全部任务"),
+        html=_html_page(subject, blocks, link, _("查看全部任务")),
         link=link or None,
         items=[_normalise_item(it) for it in ordered],
     )
@@ -477,8 +523,8 @@ def group_by_county_department(rows: Sequence[Mapping]) -> list:
     department are ordered by ``days_overdue`` descending (stable)."""
     counties: dict = {}
     for row in rows:
-        county = str(row.get("county") or "").strip() or NO_COUNTY
-        dept = str(row.get("department") or "").strip() or NO_DEPARTMENT
+        county = str(row.get("county") or "").strip() or _(NO_COUNTY)
+        dept = str(row.get("department") or "").strip() or _(NO_DEPARTMENT)
         counties.setdefault(county, {}).setdefault(dept, []).append(row)
     return [
         (county, [(dept, sorted(lst, key=lambda r: -_int(r.get("days_overdue"), 0))) for dept, lst in depts.items()])
@@ -504,22 +550,25 @@ def weekly_leadership_digest(
     period = f"{format_date_cn(start)}—{format_date_cn(end)}"
     groups = group_by_county_department(rows)
     total = len(rows)
-    subject = f"【每周督办简报】{period}：逾期任务{total}项"
+    subject = _("【每周督办简报】%(period)s：逾期任务%(num)d项", period=period, num=total)
     if total:
-        lead = f"{period}，共有{total}项任务逾期未完成，涉及{len(groups)}个县区，按县区、部门汇总如下："
+        lead = _("%(period)s，共有%(tasks)s逾期未完成，涉及%(num)d个县区，按县区、部门汇总如下：",
+                 period=period, tasks=_tasks(total), num=len(groups))
     else:
-        lead = f"{period}，没有逾期未完成的任务。"
+        lead = _("%(period)s，没有逾期未完成的任务。", period=period)
 
     text = [lead]
     blocks = [f"<p>{_e(lead)}</p>"]
     items = []
     for county, depts in groups:
         county_total = sum(len(lst) for _, lst in depts)
-        text += ["", f"■ {county}（{county_total}项）"]
-        blocks.append(f'<h3 style="font-size:16px;margin-top:16px;">{_e(county)}（{county_total}项）</h3>')
+        heading = _("%(name)s（%(num)d项）", name=county, num=county_total)
+        text += ["", f"■ {heading}"]
+        blocks.append(f'<h3 style="font-size:16px;margin-top:16px;">{_e(heading)}</h3>')
         for dept, lst in depts:
-            text.append(f"  ▲ {dept}（{len(lst)}项）")
-            blocks.append(f'<h4 style="font-size:14px;margin:8px 0 4px;">{_e(dept)}（{len(lst)}项）</h4>')
+            heading = _("%(name)s（%(num)d项）", name=dept, num=len(lst))
+            text.append(f"  ▲ {heading}")
+            blocks.append(f'<h4 style="font-size:14px;margin:8px 0 4px;">{_e(heading)}</h4>')
             trs = []
             for row in lst:
                 title = _item_title(row)
@@ -529,10 +578,10 @@ def weekly_leadership_digest(
                 ladder = str(row.get("ladder_label") or "")
                 line = f"    - {title}"
                 if measure:
-                    line += f"（{measure}）"
-                line += f"  截止：{deadline}  逾期{overdue}天"
+                    line += _paren(measure)
+                line += "  " + _("截止：%(deadline)s", deadline=deadline) + "  " + _("逾期%(days)s", days=_days(overdue))
                 if ladder:
-                    line += f"  【{ladder}】"
+                    line += "  " + _("【%(level)s】", level=ladder)
                 text.append(line)
                 if row.get("link"):
                     text.append(f"      {row['link']}")
@@ -541,7 +590,7 @@ def weekly_leadership_digest(
                     f"<td>{_e(measure)}</td>"
                     f"<td>{_link_html(row.get('link'), title)}</td>"
                     f"<td>{_e(deadline)}</td>"
-                    f'<td style="color:#c00;">{overdue}天</td>'
+                    f'<td style="color:#c00;">{_e(_days(overdue))}</td>'
                     f"<td>{_e(ladder)}</td>"
                     "</tr>"
                 )
@@ -551,17 +600,17 @@ def weekly_leadership_digest(
                 items.append(item)
             blocks.append(
                 '<table border="1" cellspacing="0" cellpadding="4" style="border-collapse:collapse;">'
-                "<tr><th>所属措施</th><th>任务</th><th>截止日期</th><th>逾期</th><th>督办等级</th></tr>"
+                + _header_row(_("所属措施"), _("任务"), _("截止日期"), _("逾期"), _("督办等级"))
                 + "".join(trs)
                 + "</table>"
             )
     if link:
-        text += ["", f"查看督办台账：{link}"]
-    text += ["", f"——{FOOTER}"]
+        text += ["", _pair(_("查看督办台账"), link)]
+    text += ["", f"——{footer()}"]
     return Rendered(
         subject=subject,
         text="\n".join(text),
-        html=_html_page(subject, blocks, link, "查看督办台账"),
+        html=_html_page(subject, blocks, link, _("查看督办台账")),
         link=link or None,
         items=items,
     )

@@ -277,30 +277,31 @@ def export_year(year: int, path: Union[str, Path]) -> Path:
         except ValueError:
             return name
 
-    weekday_cn = "一二三四五六日"
+    weekday_cn = "一二三四五六日"  # i18n: data
     in_lieu = set(getattr(cc, "in_lieu_days", {}) or {})
     version = getattr(cc, "__version__", "?")
 
     lines = [
-        f"# {year}年 法定节假日与调休安排",
-        f"# 由 notifications.workdays.export_year({year}, ...) 根据 chinese_calendar {version} 生成，",
-        "# 可按国务院办公厅当年的放假通知手工修改（修改后重启或调用 reload()）。",
-        "# holidays: 放假日期（含假期中的周末）；workdays: 调休上班日期（周末上班）。",
+        # the holiday file is written in Chinese, like the State Council notice it mirrors
+        f"# {year}年 法定节假日与调休安排",  # i18n: data
+        f"# 由 notifications.workdays.export_year({year}, ...) 根据 chinese_calendar {version} 生成，",  # i18n: data
+        "# 可按国务院办公厅当年的放假通知手工修改（修改后重启或调用 reload()）。",  # i18n: data
+        "# holidays: 放假日期（含假期中的周末）；workdays: 调休上班日期（周末上班）。",  # i18n: data
         f"year: {year}",
         "holidays:",
     ]
     holidays = sorted(d for d in cc.holidays if d.year == year)
     for d in holidays:
-        note = f"{cn(cc.holidays[d])}（周{weekday_cn[d.weekday()]}）"
+        note = f"{cn(cc.holidays[d])}（周{weekday_cn[d.weekday()]}）"  # i18n: data
         if d in in_lieu:
-            note += " 调休"
+            note += " 调休"  # i18n: data
         lines.append(f"  - {d.isoformat()}  # {note}")
     if not holidays:
         lines[-1] = "holidays: []"
     lines.append("workdays:")
     workdays = sorted(d for d in cc.workdays if d.year == year)
     for d in workdays:
-        lines.append(f"  - {d.isoformat()}  # {cn(cc.workdays[d])} 调休上班（周{weekday_cn[d.weekday()]}）")
+        lines.append(f"  - {d.isoformat()}  # {cn(cc.workdays[d])} 调休上班（周{weekday_cn[d.weekday()]}）")  # i18n: data
     if not workdays:
         lines[-1] = "workdays: []"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

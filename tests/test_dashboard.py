@@ -87,3 +87,34 @@ def test_ics_feed_for_own_unit(app, client, db, chuxiong, make_user, login):
     assert "楚雄市" not in body.replace("\r\n ", "")
     assert anonymous.get(path.replace(".ics", "0.ics")).status_code == 404
     assert anonymous.get(f"/calendar/{user.id}/{'0' * 40}.ics").status_code == 404
+
+
+def test_dashboard_charts_are_titled_described_and_self_contained(client, db, chuxiong, make_user, login):
+    import re
+
+    make_user("lingdao", "leadership")
+    login("lingdao")
+    page = client.get("/dashboard").get_data(as_text=True)
+    chart = page.split('id="status-chart"', 1)[1].split("</svg>", 1)[0]
+    assert 'aria-labelledby="status-chart-title" aria-describedby="status-chart-desc"' in page
+    assert '<title id="status-chart-title">任务状态</title>' in chart
+    desc = chart.split('<desc id="status-chart-desc">', 1)[1].split("</desc>", 1)[0]
+    assert f"待签收 {chuxiong['tasks']}项" in desc  # every figure drawn is also in the description
+    assert re.findall(r">(\d+项)</text>", chart)[0] == f"{chuxiong['tasks']}项"
+    assert set(re.findall(r"https?://[^\"'\s<>]+", page)) <= {"http://www.w3.org/2000/svg"}
+
+
+def test_ledger_headers_follow_the_readers_language(client, db, chuxiong, make_user, login):
+    import re
+
+    make_user("duxue", "supervisor")
+    login("duxue")
+    client.post("/language", data={"lang": "en", "next": "/"})
+    resp = client.get("/ledgers/overdue.xlsx")
+    ws = load_workbook(io.BytesIO(resp.data)).active
+    assert ws.title == "Overdue list"
+    assert [c.value for c in ws[1]][:4] == ["Task no.", "Part", "Measure", "Responsible unit"]
+    status, ladder = (c.value for c in ws[2][7:9])
+    assert not re.search(r"[\u4e00-\u9fff]", f"{status}{ladder}"), (status, ladder)  # labels in English too
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "<title id=\"status-chart-title\">Task status</title>" in page and "Leadership dashboard" in page

@@ -317,3 +317,29 @@ def test_formula_cells_are_refused(tmp_path, app, db, chuxiong):
         _xlsx_rows(path.read_bytes())
     assert "公式" in str(err.value) or "formula" in str(err.value).lower()
     assert db.session.query(SchoolYear).count() == before
+
+
+def test_formulas_in_any_sheet_are_named_and_texts_starting_with_equals_pass(app, db, chuxiong):
+    """The file is streamed (read-only): a formula is still refused wherever it is, with its sheet, row and
+    column, and a text that merely starts with "=" is not a formula."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from tracker.indicators.schooldata import SchoolDataInvalid, _xlsx_rows
+
+    book = load_workbook(io.BytesIO(xlsx([school("5323010001"), school("5323010002")])))
+    book.active["C3"].value, book.active["C3"].data_type = "=不是公式的名称", "s"
+    notes = book.create_sheet("说明")
+    notes["B2"] = "=1+1"
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(SchoolDataInvalid) as err:
+        _xlsx_rows(out.getvalue())
+    assert [p.message for p in err.value.problems] == [
+        "工作表“说明”第2行第B列是公式（=1+1）：导入文件中不能含公式，请把公式单元格改为数值或文字（复制后“选择性粘贴 → 数值”）再导入。"]
+    del book["说明"]
+    out = io.BytesIO()
+    book.save(out)
+    rows = _xlsx_rows(out.getvalue())
+    assert [n for n, _cells in rows] == [1, 2, 3] and rows[2][1][2] == "=不是公式的名称"

@@ -205,3 +205,105 @@ def test_demo_schools(app, db, chuxiong, make_user, tmp_path):
         app.instance_path = old
     assert json.loads(again.output)["counties"] == out["counties"]
     assert TaskEvent.query.filter_by(event="reopen").count() == 1 and CountyFlag.query.count() == 1
+
+
+# ── charts: each R indicator's CV against its limit (the year), and across the years ──────────
+R_CODES = [f"R{i}" for i in range(1, 8)]
+
+
+def _svg(page: str, uid: str) -> str:
+    """The inline <svg id=uid> … </svg> of a page."""
+    return page.split(f'id="{uid}"', 1)[1].split("</svg>", 1)[0]
+
+
+def _uneven_sports_area(year: int) -> list[dict]:
+    """The hand-checked schools, except that 东瓜小学 has ten times the sports area per pupil (80 ㎡ vs 8 ㎡):
+    the primary CV of R5 becomes √(.625·27² + .375·45²) / 35 = 0.9959, over the 0.50 limit; every school still passes."""
+    rows = hand_checked_rows(year)
+    rows[1]["sports_area"] = 300 * 80
+    return rows
+
+
+def _external_urls(page: str) -> set[str]:
+    return set(re.findall(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\"'\s<>]*", page)) - {"http://www.w3.org/2000/svg"}
+
+
+def test_county_page_charts_each_cv_against_its_limit(app, evaluated):
+    from tracker.extensions import db
+
+    ops.import_schools(xlsx(_uneven_sports_area(2025)), "b.xlsx", 2025)
+    ops.evaluate(evaluated, 2025)
+    db.session.commit()
+    page = client_for(app, "duxue").get("/indicators/counties/532301/2025").get_data(as_text=True)
+
+    primary = _svg(page, "cv-primary")
+    bars = re.findall(r'<g class="bar (over|within)" data-code="(R\d)">', primary)
+    assert [code for _, code in bars] == R_CODES  # one bar per indicator, in catalogue order
+    assert [code for kind, code in bars if kind == "over"] == ["R5"]
+    assert primary.count('class="limit"') == 7  # each bar has its limit marked
+    r5 = primary.split('data-code="R5">', 1)[1].split("</g>", 1)[0]
+    assert "✗ 0.996 超过限值 0.5" in r5 and 'fill="url(#cv-primary-hatch)"' in r5  # labelled in words, hatched
+    r7 = primary.split('data-code="R7">', 1)[1].split("</g>", 1)[0]
+    assert "0.086（限值 0.5）" in r7 and "hatch" not in r7 and "✗" not in r7
+    assert '<title id="cv-primary-title">楚雄市 2025年小学各项指标校际差异系数与限值</title>' in primary
+    desc = primary.split('<desc id="cv-primary-desc">', 1)[1].split("</desc>", 1)[0]
+    assert "R5：0.996，超过限值 0.5。" in desc and "超过限值的指标：R5。" in desc
+    assert 'aria-labelledby="cv-primary-title" aria-describedby="cv-primary-desc"' in page
+
+    junior = _svg(page, "cv-junior")  # the junior level is drawn separately, against its own limit (0.45)
+    assert re.findall(r'<g class="bar (over|within)" data-code="(R\d)">', junior) == [("within", c) for c in R_CODES]
+    assert "0（限值 0.45）" in junior and "全部指标均未超过限值。" in junior
+
+    # the table stays as the text alternative, and nothing is loaded from elsewhere
+    assert "初中校际差异系数" in page and "<td>0.996</td>" in page
+    assert _external_urls(page) == set(), _external_urls(page)
+    assert "<script" not in page
+
+
+def test_county_page_without_an_evaluation_has_no_chart(app, evaluated):
+    page = client_for(app, "duxue").get("/indicators/counties/532301/2024").get_data(as_text=True)
+    assert "尚未评估" in page and "<svg" not in page
+
+
+def test_trend_chart_has_one_point_per_evaluated_year(app, evaluated):
+    from sqlalchemy import event
+
+    from tracker.extensions import db
+
+    client = client_for(app, "duxue")
+
+    def statements(url: str) -> int:
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    one_year = statements("/indicators/counties/532301/trend")
+    for year in (2023, 2024):
+        ops.import_schools(xlsx(hand_checked_rows(year)), f"{year}.xlsx", year)
+        enter_all(evaluated, year)
+        ops.evaluate(evaluated, year)
+    ops.import_schools(xlsx(_uneven_sports_area(2025)), "b.xlsx", 2025)
+    ops.evaluate(evaluated, 2025)
+    db.session.commit()
+    assert statements("/indicators/counties/532301/trend") == one_year  # all years in a fixed number of statements
+
+    page = client.get("/indicators/counties/532301/trend").get_data(as_text=True)
+    for level in ("primary", "junior"):
+        chart = _svg(page, f"trend-{level}")
+        panels = chart.split('<g class="panel" ')[1:]
+        assert [re.match(r'data-code="(R\d)"', p).group(1) for p in panels] == R_CODES
+        for panel in panels:  # a point for each evaluated year, in order, and the limit drawn
+            assert re.findall(r'<g class="point (?:over|within)" data-x="(\d{4})">', panel) == ["2023", "2024", "2025"]
+            assert 'class="limit"' in panel and ("限值 0.5" if level == "primary" else "限值 0.45") in panel
+    r5 = _svg(page, "trend-primary").split('data-code="R5"', 1)[1].split('<g class="panel"', 1)[0]
+    assert re.findall(r'<g class="point (over|within)" data-x="(\d{4})">', r5) == [
+        ("within", "2023"), ("within", "2024"), ("over", "2025")]
+    assert "✗ 0.996" in r5 and "R5 2025：0.996，超过限值 0.5。" in r5
+    assert "超过限值：R5 2025。" in _svg(page, "trend-primary")
+    assert "各年度全部指标均未超过限值。" in _svg(page, "trend-junior")
+    assert _external_urls(page) == set(), _external_urls(page)

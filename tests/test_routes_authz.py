@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("auth.login", "GET"): "OK OK OK OK OK OK",
     ("auth.login", "POST"): "OK OK OK OK OK OK",
     ("auth.logout", "POST"): "LOGIN LOGIN LOGIN LOGIN LOGIN LOGIN",  # signed out: back to the login page
+    ("i18n.switch", "POST"): "OK OK OK OK OK OK",  # the display language: anyone, own account only
     ("account.tokens_page", "GET"): "LOGIN OK OK OK OK OK",
     ("account.tokens_page", "POST"): "LOGIN OK OK OK OK OK",
     ("account.revoke", "POST"): "LOGIN OK HIDE HIDE OK HIDE",

@@ -91,7 +91,7 @@ def test_every_event_state_role(name, event, state, role):
     else:
         assert str(err).startswith(f"“{ROLE_LABELS[role]}”角色不能执行“{event_label}”：只有")
         for allowed_role in roles:
-            assert ROLE_LABELS[allowed_role] in str(err)
+            assert str(ROLE_LABELS[allowed_role]) in str(err)
 
 
 @pytest.mark.parametrize("name", MACHINES)

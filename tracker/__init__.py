@@ -97,8 +97,9 @@ def register_cli(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from tracker import errorpages, security, ui
+    from tracker import errorpages, i18n, security, ui
 
+    i18n.init_app(app)
     ui.init_app(app)
     errorpages.init_app(app)
     security.init_app(app)

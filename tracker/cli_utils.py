@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 
 import click
+from flask_babel import gettext as _
 
 from tracker.extensions import db
 
@@ -41,12 +42,12 @@ def unit_of_work():
         if isinstance(exc, StaleDataError):
             from tracker.errors import STALE_MESSAGE
 
-            click.echo(f"错误：{STALE_MESSAGE}", err=True)
+            click.echo(_("错误：%(message)s", message=STALE_MESSAGE), err=True)
             sys.exit(1)
         from tracker.errors import ServiceError
         from workflows import WorkflowError
 
         if isinstance(exc, (UserError, ValueError, LookupError, PermissionError, ServiceError, WorkflowError)) or hasattr(exc, "problems"):
-            click.echo(f"错误：{exc}", err=True)
+            click.echo(_("错误：%(message)s", message=exc), err=True)
             sys.exit(1)
         raise

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound in create_app()."""
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -18,6 +19,8 @@ db = SQLAlchemy(metadata=naming)
 migrate = Migrate(render_as_batch=True)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "请先登录。"
+login_manager.login_message = _l("请先登录。")
+#: the message is flashed into the session, which stores text, not a lazy translation
+login_manager.localize_callback = str
 login_manager.login_message_category = "warning"
 csrf = CSRFProtect()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
+
 #: more rows than any plan or county's school list; a bigger sheet is a mistake or an attack
 MAX_ROWS = 100_000
 #: longer than any clause of a plan; a bigger cell is a mistake or an attack
@@ -30,7 +32,7 @@ def column_letter(index: int) -> str:
 
 
 def where(sheet: str, row: int, column: int) -> str:
-    return f"工作表“{sheet}”第{row}行第{column_letter(column)}列"
+    return _("工作表“%(sheet)s”第%(row)d行第%(column)s列", sheet=sheet, row=row, column=column_letter(column))
 
 
 def check_cell(value: Any, data_type: str | None, where: str) -> None:
@@ -38,15 +40,17 @@ def check_cell(value: Any, data_type: str | None, where: str) -> None:
     and an over-long text; `where` names the place in the message (see :func:`where`)."""
     if data_type == "f" or type(value).__name__ in ("ArrayFormula", "DataTableFormula"):
         shown = str(getattr(value, "text", value))[:60]
-        raise SpreadsheetRefused(f"{where}是公式（{shown}）：导入文件中不能含公式，请把公式单元格改为数值或文字"
-                                 f"（复制后“选择性粘贴 → 数值”）再导入。")
+        raise SpreadsheetRefused(_("%(where)s是公式（%(formula)s）：导入文件中不能含公式，请把公式单元格改为数值或文字"
+                                   "（复制后“选择性粘贴 → 数值”）再导入。", where=where, formula=shown))
     if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-        raise SpreadsheetRefused(f"{where}的内容超过 {MAX_CELL_CHARS} 个字符，请检查是否粘贴有误。")
+        raise SpreadsheetRefused(_("%(where)s的内容超过 %(limit)d 个字符，请检查是否粘贴有误。", where=where,
+                                   limit=MAX_CELL_CHARS))
 
 
 def check_rows(count: int, sheet: str) -> None:
     if count > MAX_ROWS:
-        raise SpreadsheetRefused(f"工作表“{sheet}”有 {count} 行，超过上限 {MAX_ROWS} 行。")
+        raise SpreadsheetRefused(_("工作表“%(sheet)s”有 %(count)d 行，超过上限 %(limit)d 行。", sheet=sheet, count=count,
+                                   limit=MAX_ROWS))
 
 
 def check_workbook(wb, *, max_problems: int = 20) -> list[str]:

@@ -1,38 +1,51 @@
 """Template filters: Chinese dates, state labels and colours."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from workflows import ladder as ladder_machine
 from workflows import lifecycle, policy
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def cn_date(value) -> str:
+    """A date as the reader writes it: 2025年12月31日 in Chinese, 31 Dec 2025 in English;
+    times are shown in the bureau's time zone."""
     if value is None or value == "":
         return ""
+    from tracker.i18n import current_language
+
+    english = current_language() == "en"
     if isinstance(value, datetime):
         from tracker.clock import LOCAL_TZ
 
-        local = value.replace(tzinfo=value.tzinfo or __import__("datetime").timezone.utc).astimezone(LOCAL_TZ)
-        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+        local = value.replace(tzinfo=value.tzinfo or timezone.utc).astimezone(LOCAL_TZ)
+        return (f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M}" if english
+                else f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}")  # i18n: data (the Chinese date form)
     if isinstance(value, date):
-        return f"{value.year}年{value.month}月{value.day}日"
+        if english:
+            return f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
+        return f"{value.year}年{value.month}月{value.day}日"  # i18n: data (the Chinese date form)
     return str(value)
 
 
 ACTION_LABELS = {
-    "progress": "报送进展", "evidence": "上传佐证材料", "extension_request": "申请延期",
-    "extension_approved": "同意延期", "extension_rejected": "驳回延期", "deadline": "修改完成时限",
+    "progress": _l("报送进展"), "evidence": _l("上传佐证材料"), "extension_request": _l("申请延期"),
+    "extension_approved": _l("同意延期"), "extension_rejected": _l("驳回延期"), "deadline": _l("修改完成时限"),
     # written on task histories by the supervision package
-    "instruction": "领导批示", "reviewed": "领导小组已阅", "rectification": "下达整改任务",
+    "instruction": _l("领导批示"), "reviewed": _l("领导小组已阅"), "rectification": _l("下达整改任务"),
 }
 
 
 def any_event_label(event: str) -> str:
-    return (lifecycle.EVENT_LABELS.get(event) or ladder_machine.LADDER_EVENT_LABELS.get(event)
-            or ACTION_LABELS.get(event) or event)
+    return str(lifecycle.EVENT_LABELS.get(event) or ladder_machine.LADDER_EVENT_LABELS.get(event)
+               or ACTION_LABELS.get(event) or event)
 
 
 def rag_signals(task) -> tuple[bool, bool]:
@@ -53,7 +66,9 @@ def rag_note(task) -> str:
     if task.status == "completed":
         return ""
     behind, stale = rag_signals(task)
-    return "、".join(w for w, on in (("进度滞后", behind), ("长期未更新", stale)) if on)
+    if not (behind or stale):  # most rows of a list: no words to look up
+        return ""
+    return _("、").join(w for w, on in ((_("进度滞后"), behind), (_("长期未更新"), stale)) if on)
 
 
 def rag_of(task) -> str:

@@ -32,13 +32,14 @@ from typing import Callable, Iterable, Mapping, Optional
 from transitions import Machine
 
 from .errors import TransitionRefused, WorkflowError
+from .i18n import _, _l
 
 ROLE_LABELS: Mapping[str, str] = MappingProxyType({
-    "admin": "系统管理员",
-    "leadership": "领导小组",
-    "supervisor": "督学",
-    "unit": "责任单位经办人",
-    "system": "系统",
+    "admin": _l("系统管理员"),
+    "leadership": _l("领导小组"),
+    "supervisor": _l("督学"),
+    "unit": _l("责任单位经办人"),
+    "system": _l("系统"),
 })
 
 
@@ -99,10 +100,10 @@ def rule(event: str, sources, dest: str, roles, *, reason: bool = False,
 
 
 def _join_roles(roles: Iterable[str]) -> str:
-    labels = [ROLE_LABELS.get(r, r) for r in ROLE_LABELS if r in roles]
+    labels = [str(ROLE_LABELS.get(r, r)) for r in ROLE_LABELS if r in roles]
     if len(labels) <= 1:
         return "".join(labels)
-    return "、".join(labels[:-1]) + "或" + labels[-1]
+    return _("%(names)s或%(last)s", names=_("、").join(labels[:-1]), last=labels[-1])
 
 
 class Workflow:
@@ -134,22 +135,23 @@ class Workflow:
         seen = set()
         for r in self.rules:
             if r.event not in self.event_labels:
-                raise ValueError(f"{self.name}: 事件 {r.event!r} 没有中文名称")
+                raise ValueError(_("%(machine)s: 事件 %(event)r 没有中文名称", machine=self.name, event=r.event))
             for s in (*r.sources, r.dest):
                 if s not in self.state_labels:
-                    raise ValueError(f"{self.name}: 未声明的状态 {s!r}")
+                    raise ValueError(_("%(machine)s: 未声明的状态 %(state)r", machine=self.name, state=s))
             for role in r.roles:
                 if role not in ROLE_LABELS:
-                    raise ValueError(f"{self.name}: 未知角色 {role!r}")
+                    raise ValueError(_("%(machine)s: 未知角色 %(role)r", machine=self.name, role=role))
                 for s in r.sources:
                     # Two rules for the same event/source/role would make the
                     # outcome depend on declaration order; forbid it.
                     if (r.event, s, role) in seen:
-                        raise ValueError(f"{self.name}: 重复声明 {r.event}/{s}/{role}")
+                        raise ValueError(_("%(machine)s: 重复声明 %(event)s/%(state)s/%(role)s",
+                                           machine=self.name, event=r.event, state=s, role=role))
                     seen.add((r.event, s, role))
         unused = set(self.event_labels) - {r.event for r in self.rules}
         if unused:
-            raise ValueError(f"{self.name}: 事件没有任何转换 {sorted(unused)}")
+            raise ValueError(_("%(machine)s: 事件没有任何转换 %(events)s", machine=self.name, events=sorted(unused)))
 
     # -- checking ---------------------------------------------------------
     def _refuse(self, message: str, state, event: str, ctx: TransitionContext,
@@ -160,20 +162,21 @@ class Workflow:
     def _role_refusal(self, roles, state, event: str,
                       ctx: TransitionContext) -> TransitionRefused:
         return self._refuse(
-            f"“{ROLE_LABELS.get(ctx.role, ctx.role)}”角色不能执行“{self.event_labels[event]}”："
-            f"只有{_join_roles(roles)}可以。", state, event, ctx, "role_forbidden")
+            _("“%(role)s”角色不能执行“%(action)s”：只有%(roles)s可以。",
+              role=str(ROLE_LABELS.get(ctx.role, ctx.role)), action=str(self.event_labels[event]),
+              roles=_join_roles(roles)), state, event, ctx, "role_forbidden")
 
     def _rule_refusal(self, r: Rule, state, ctx: TransitionContext,
                       require_reason: bool) -> Optional[TransitionRefused]:
         """Everything after "this event is valid from this state" for rule ``r``."""
-        label = self.event_labels[r.event]
+        label = str(self.event_labels[r.event])
         if ctx.role not in r.roles:
             return self._role_refusal(r.roles, state, r.event, ctx)
         if ctx.role == "unit" and not ctx.is_owner:
-            return self._refuse(f"您所在单位不是本任务的责任单位，不能执行“{label}”。",
+            return self._refuse(_("您所在单位不是本任务的责任单位，不能执行“%(action)s”。", action=label),
                                 state, r.event, ctx, "not_owner")
         if require_reason and r.reason_required and not ctx.has_reason:
-            return self._refuse(f"执行“{label}”必须填写理由。", state, r.event, ctx,
+            return self._refuse(_("执行“%(action)s”必须填写理由。", action=label), state, r.event, ctx,
                                 "reason_required")
         for guard in r.guards:
             failed = guard(ctx, label)
@@ -186,17 +189,19 @@ class Workflow:
                 require_reason: bool = True) -> Optional[TransitionRefused]:
         """Return the :class:`TransitionRefused` that firing would raise, or None."""
         if not isinstance(ctx, TransitionContext):
-            raise TypeError("ctx 必须是 TransitionContext")
+            raise TypeError(_("ctx 必须是 TransitionContext"))
         if event not in self.event_labels:
-            return self._refuse(f"未知操作“{event}”。", state, event, ctx, "unknown_event")
-        label = self.event_labels[event]
+            return self._refuse(_("未知操作“%(event)s”。", event=event), state, event, ctx, "unknown_event")
+        label = str(self.event_labels[event])
         if not isinstance(state, str) or state not in self.state_labels:
-            return self._refuse(f"{self.state_phrase}“{state}”，这不是有效状态，不能执行“{label}”。",
+            return self._refuse(_("%(phrase)s“%(state)s”，这不是有效状态，不能执行“%(action)s”。",
+                                  phrase=str(self.state_phrase), state=state, action=label),
                                 state, event, ctx, "unknown_state")
         candidates = [r for r in self.rules if r.event == event and state in r.sources]
         if not candidates:
-            return self._refuse(f"{self.state_phrase}“{self.state_labels[state]}”，"
-                                f"不能执行“{label}”。", state, event, ctx, "invalid_state")
+            return self._refuse(_("%(phrase)s“%(state)s”，不能执行“%(action)s”。", phrase=str(self.state_phrase),
+                                  state=str(self.state_labels[state]), action=label),
+                                state, event, ctx, "invalid_state")
         for r in candidates:
             if ctx.role in r.roles:
                 return self._rule_refusal(r, state, ctx, require_reason)
@@ -230,7 +235,8 @@ class Workflow:
         self.check(state, event, ctx)
         if not self.machine.events[event].trigger(subject, ctx=ctx):
             # Unreachable while _condition mirrors check(); fail loudly if not.
-            raise WorkflowError(f"内部错误：{self.name} 未能执行“{self.event_labels[event]}”。")
+            raise WorkflowError(_("内部错误：%(machine)s 未能执行“%(action)s”。", machine=self.name,
+                                  action=str(self.event_labels[event])))
         return state, getattr(subject, self.attribute)
 
     def allowed_events(self, state, ctx: TransitionContext) -> list:

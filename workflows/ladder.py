@@ -22,24 +22,25 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from .engine import TransitionContext, Workflow, rule
+from .i18n import _, _l, lazy_pgettext
 
 LADDER_LABELS = MappingProxyType({
-    "normal": "正常",
-    "due_soon": "临期",
-    "overdue": "逾期",
-    "escalated": "督办",
-    "interview": "约谈",
-    "accountability": "问责",
+    "normal": _l("正常"),
+    "due_soon": _l("临期"),
+    "overdue": _l("逾期"),
+    "escalated": _l("督办"),
+    "interview": lazy_pgettext("ladder", "约谈"),
+    "accountability": _l("问责"),
 })
 
 LADDER_EVENT_LABELS = MappingProxyType({
-    "warn": "临期提醒",
-    "lapse": "转为逾期",
-    "escalate": "升级督办",
-    "call_interview": "约谈",
-    "hold_accountable": "问责",
-    "deescalate": "降低督办等级",
-    "reset": "恢复正常",
+    "warn": _l("临期提醒"),
+    "lapse": _l("转为逾期"),
+    "escalate": _l("升级督办"),
+    "call_interview": lazy_pgettext("event", "约谈"),
+    "hold_accountable": _l("问责"),
+    "deescalate": _l("降低督办等级"),
+    "reset": _l("恢复正常"),
 })
 
 #: Levels from lowest to highest; index = severity.
@@ -52,7 +53,7 @@ def level(state: str) -> int:
     try:
         return ORDER.index(state)
     except ValueError:
-        raise ValueError(f"未知的督办等级：{state!r}") from None
+        raise ValueError(_("未知的督办等级：%(level)r", level=state)) from None
 
 
 RULES = (
@@ -73,7 +74,7 @@ RULES = (
 )
 
 LADDER = Workflow(name="ladder", attribute="ladder", state_labels=LADDER_LABELS,
-                  event_labels=LADDER_EVENT_LABELS, state_phrase="任务当前督办等级为",
+                  event_labels=LADDER_EVENT_LABELS, state_phrase=_l("任务当前督办等级为"),
                   rules=RULES)
 #: The single shared ``transitions.Machine`` (model=None, model_attribute='ladder').
 MACHINE = LADDER.machine

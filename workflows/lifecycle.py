@@ -22,27 +22,28 @@ from types import MappingProxyType
 from typing import Optional
 
 from .engine import TransitionContext, Workflow, rule
+from .i18n import _, _l, lazy_pgettext
 
 STATE_LABELS = MappingProxyType({
-    "assigned": "待签收",
-    "in_progress": "办理中",
-    "submitted": "待审核",
-    "completed": "已办结",
-    "returned": "退回",
-    "suspended": "已暂停",
-    "cancelled": "已撤销",
+    "assigned": _l("待签收"),
+    "in_progress": _l("办理中"),
+    "submitted": _l("待审核"),
+    "completed": _l("已办结"),
+    "returned": lazy_pgettext("state", "退回"),
+    "suspended": _l("已暂停"),
+    "cancelled": _l("已撤销"),
 })
 
 EVENT_LABELS = MappingProxyType({
-    "accept": "签收",
-    "submit": "报送",
-    "verify": "办结",
-    "return": "退回",
-    "resume": "重新办理",
-    "reopen": "重新打开",
-    "suspend": "暂停",
-    "cancel": "撤销",
-    "restore": "恢复办理",
+    "accept": _l("签收"),
+    "submit": _l("报送"),
+    "verify": _l("办结"),
+    "return": lazy_pgettext("event", "退回"),
+    "resume": _l("重新办理"),
+    "reopen": _l("重新打开"),
+    "suspend": _l("暂停"),
+    "cancel": _l("撤销"),
+    "restore": _l("恢复办理"),
 })
 
 INITIAL_STATE = "assigned"
@@ -55,7 +56,7 @@ OPEN_STATES = tuple(s for s in STATE_LABELS if s not in TERMINAL_STATES)
 def needs_progress_and_evidence(ctx: TransitionContext, label: str) -> Optional[tuple]:
     """Guard for 报送: at least one progress report and one evidence file."""
     if (ctx.progress_count or 0) < 1 or (ctx.evidence_count or 0) < 1:
-        return ("missing_progress_or_evidence", "报送前至少需要一条进展报告和一份佐证材料。")
+        return ("missing_progress_or_evidence", _("报送前至少需要一条进展报告和一份佐证材料。"))
     return None
 
 
@@ -66,7 +67,7 @@ def indicators_not_failed(ctx: TransitionContext, label: str) -> Optional[tuple]
     explicit ``False`` blocks.
     """
     if ctx.indicators_ok is False:
-        return ("indicators_failed", f"指标数据未通过校验，不能执行“{label}”。")
+        return ("indicators_failed", _("指标数据未通过校验，不能执行“%(action)s”。", action=str(label)))
     return None
 
 
@@ -85,7 +86,7 @@ RULES = (
 )
 
 LIFECYCLE = Workflow(name="lifecycle", attribute="status", state_labels=STATE_LABELS,
-                     event_labels=EVENT_LABELS, state_phrase="任务当前状态为", rules=RULES)
+                     event_labels=EVENT_LABELS, state_phrase=_l("任务当前状态为"), rules=RULES)
 #: The single shared ``transitions.Machine`` (model=None, model_attribute='status').
 MACHINE = LIFECYCLE.machine
 STATES = LIFECYCLE.states

@@ -26,28 +26,29 @@ from types import MappingProxyType
 from typing import Mapping, Optional
 
 from .errors import ExtensionRefused, PolicyError
+from .i18n import N_, _, _l
 from .ladder import LADDER_LABELS
 from .workcalendar import WorkCalendar, days_between
 
 FIELD_LABELS = MappingProxyType({
-    "reminder_days": "到期提醒节点（天）",
-    "due_soon_days": "临期天数",
-    "escalate_after_days": "逾期转督办天数",
-    "interview_after_days": "逾期转约谈天数",
-    "behind_tolerance": "进度滞后容差",
-    "stale_days": "进展停更天数",
-    "extension_limit_days": "延期免审批上限（天）",
-    "working_days": "按工作日计算",
+    "reminder_days": _l("到期提醒节点（天）"),
+    "due_soon_days": _l("临期天数"),
+    "escalate_after_days": _l("逾期转督办天数"),
+    "interview_after_days": _l("逾期转约谈天数"),
+    "behind_tolerance": _l("进度滞后容差"),
+    "stale_days": _l("进展停更天数"),
+    "extension_limit_days": _l("延期免审批上限（天）"),
+    "working_days": _l("按工作日计算"),
 })
 # Smallest allowed value of each integer field.
 _INT_MIN = {"due_soon_days": 0, "escalate_after_days": 1, "interview_after_days": 1,
             "stale_days": 1, "extension_limit_days": 1}
-_TRUE = {"true", "1", "yes", "y", "on", "是"}
-_FALSE = {"false", "0", "no", "n", "off", "否"}
+_TRUE = {"true", "1", "yes", "y", "on", "是"}  # i18n: data
+_FALSE = {"false", "0", "no", "n", "off", "否"}  # i18n: data
 
 
 def _label(name: str) -> str:
-    return FIELD_LABELS.get(name, name)
+    return str(FIELD_LABELS.get(name, name))
 
 
 def _to_int(name: str, value, minimum: int) -> int:
@@ -56,9 +57,10 @@ def _to_int(name: str, value, minimum: int) -> int:
     elif isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise PolicyError(f"“{_label(name)}”必须是整数，收到：{value!r}。", field=name)
+        raise PolicyError(_("“%(field)s”必须是整数，收到：%(value)r。", field=_label(name), value=value), field=name)
     if value < minimum:
-        raise PolicyError(f"“{_label(name)}”不能小于 {minimum}，收到：{value}。", field=name)
+        raise PolicyError(_("“%(field)s”不能小于 %(minimum)s，收到：%(value)s。", field=_label(name),
+                            minimum=minimum, value=value), field=name)
     return value
 
 
@@ -66,10 +68,10 @@ def _to_days(value) -> tuple:
     name = "reminder_days"
     if isinstance(value, str):
         # Admin forms type "30,7,1" (or with Chinese punctuation).
-        value = [p for p in re.split(r"[,，、;；\s]+", value) if p]
+        value = [p for p in re.split(r"[,，、;；\s]+", value) if p]  # i18n: data
     if not isinstance(value, (list, tuple, set, frozenset)):
-        raise PolicyError(f"“{_label(name)}”必须是天数列表，例如 [30, 7, 1]，收到：{value!r}。",
-                          field=name)
+        raise PolicyError(_("“%(field)s”必须是天数列表，例如 [30, 7, 1]，收到：%(value)r。", field=_label(name),
+                            value=value), field=name)
     return tuple(sorted({_to_int(name, v, 0) for v in value}, reverse=True))
 
 
@@ -81,10 +83,10 @@ def _to_tolerance(value) -> float:
         except ValueError:
             pass
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise PolicyError(f"“{_label(name)}”必须是数字，收到：{value!r}。", field=name)
+        raise PolicyError(_("“%(field)s”必须是数字，收到：%(value)r。", field=_label(name), value=value), field=name)
     if not 0 <= value < 1:
-        raise PolicyError(f"“{_label(name)}”必须在 0（含）到 1（不含）之间，"
-                          f"例如 0.15 表示 15%，收到：{value}。", field=name)
+        raise PolicyError(_("“%(field)s”必须在 0（含）到 1（不含）之间，例如 0.15 表示 15%%，收到：%(value)s。",
+                            field=_label(name), value=value), field=name)
     return float(value)
 
 
@@ -96,7 +98,8 @@ def _to_bool(value) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise PolicyError(f"“{_label(name)}”必须是“是”或“否”，收到：{value!r}。", field=name)
+    raise PolicyError(_("“%(field)s”必须是“是”或“否”，收到：%(value)r。", field=_label(name), value=value),
+                      field=name)
 
 
 @dataclass(frozen=True)
@@ -125,18 +128,19 @@ class EscalationPolicy:
         put(self, "behind_tolerance", _to_tolerance(self.behind_tolerance))
         put(self, "working_days", _to_bool(self.working_days))
         if self.interview_after_days <= self.escalate_after_days:
-            raise PolicyError(f"“{_label('interview_after_days')}”（{self.interview_after_days}）"
-                              f"必须大于“{_label('escalate_after_days')}”"
-                              f"（{self.escalate_after_days}）。", field="interview_after_days")
+            raise PolicyError(_("“%(field)s”（%(value)s）必须大于“%(other)s”（%(other_value)s）。",
+                                field=_label("interview_after_days"), value=self.interview_after_days,
+                                other=_label("escalate_after_days"), other_value=self.escalate_after_days),
+                              field="interview_after_days")
 
     @classmethod
     def from_mapping(cls, data: Mapping) -> "EscalationPolicy":
         """Build from a dict; missing keys keep their defaults, unknown keys are errors."""
         if not isinstance(data, Mapping):
-            raise PolicyError(f"督办策略配置必须是键值对，收到：{type(data).__name__}。")
+            raise PolicyError(_("督办策略配置必须是键值对，收到：%(type)s。", type=type(data).__name__))
         unknown = sorted(str(k) for k in data if k not in FIELD_LABELS)
         if unknown:
-            raise PolicyError(f"未知的督办策略项：{'、'.join(unknown)}。", field=unknown[0])
+            raise PolicyError(_("未知的督办策略项：%(keys)s。", keys=_("、").join(unknown)), field=unknown[0])
         return cls(**data)
 
     def to_mapping(self) -> dict:
@@ -160,7 +164,7 @@ def _calendar(policy: EscalationPolicy, calendar: Optional[WorkCalendar]):
     if calendar is None:
         # Silently falling back to calendar days would mis-time every
         # escalation around 国庆/春节; make the wiring mistake loud instead.
-        raise PolicyError("已启用“按工作日计算”，但没有提供工作日历。", field="working_days")
+        raise PolicyError(_("已启用“按工作日计算”，但没有提供工作日历。"), field="working_days")
     return calendar
 
 
@@ -236,8 +240,8 @@ def is_stale(last_progress: Optional[date], start: date, today: date,
     return days_between(ref, today, _calendar(policy, calendar)) > policy.stale_days
 
 
-RAG_LABELS = MappingProxyType({"green": "正常", "yellow": "预警", "red": "逾期",
-                               "escalated": "督办"})
+RAG_LABELS = MappingProxyType({"green": _l("正常"), "yellow": _l("预警"), "red": _l("逾期"),
+                               "escalated": _l("督办")})
 
 
 def rag(ladder: str, behind: bool, stale: bool, completed: bool) -> str:
@@ -247,7 +251,7 @@ def rag(ladder: str, behind: bool, stale: bool, completed: bool) -> str:
     escalated; overdue → red; due_soon or behind or stale → yellow; else green.
     """
     if ladder not in LADDER_LABELS:
-        raise ValueError(f"未知的督办等级：{ladder!r}")
+        raise ValueError(_("未知的督办等级：%(level)r", level=ladder))
     if completed:
         return "green"
     if ladder in ("escalated", "interview", "accountability"):
@@ -276,8 +280,13 @@ def reminder_thresholds_due(deadline: date, today: date,
     return [d for d in policy.reminder_days if left <= d]
 
 
+_MONTHS = (N_("1月"), N_("2月"), N_("3月"), N_("4月"), N_("5月"), N_("6月"),
+           N_("7月"), N_("8月"), N_("9月"), N_("10月"), N_("11月"), N_("12月"))
+
+
 def _cn(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
+    """2025年12月31日, or 31 Dec 2025 in English."""
+    return _("%(year)d年%(month)s%(day)d日", year=day.year, month=_(_MONTHS[day.month - 1]), day=day.day)
 
 
 def check_extension_request(deadline: date, today: date, new_deadline: date,
@@ -292,9 +301,9 @@ def check_extension_request(deadline: date, today: date, new_deadline: date,
     """
     deadline, today, new_deadline = _as_date(deadline), _as_date(today), _as_date(new_deadline)
     if today > deadline:
-        raise ExtensionRefused(f"任务已逾期，不能申请延期（原完成时限为{_cn(deadline)}）。",
+        raise ExtensionRefused(_("任务已逾期，不能申请延期（原完成时限为%(deadline)s）。", deadline=_cn(deadline)),
                                code="overdue")
     if new_deadline <= deadline:
-        raise ExtensionRefused(f"新的完成时限（{_cn(new_deadline)}）必须晚于原完成时限"
-                               f"（{_cn(deadline)}）。", code="not_later")
+        raise ExtensionRefused(_("新的完成时限（%(new)s）必须晚于原完成时限（%(deadline)s）。",
+                                 new=_cn(new_deadline), deadline=_cn(deadline)), code="not_later")
     return days_between(deadline, new_deadline, _calendar(policy, calendar)) > policy.extension_limit_days

@@ -1,6 +1,7 @@
 """Admin operations: every change writes an AdminEvent in the same transaction."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from tracker.admin.models import AdminEvent
@@ -22,7 +23,7 @@ def audit(actor: User | None, action: str, target: str = "", comment: str = "", 
 
 def _require_admin(actor: User) -> None:
     if not actor.has_role("admin"):
-        raise Forbidden("只有系统管理员可以执行此操作。")
+        raise Forbidden(_("只有系统管理员可以执行此操作。"))
 
 
 def update_policy(actor: User, values: dict) -> dict:
@@ -43,18 +44,18 @@ def set_user_state(actor: User, user_id: int, *, role: str | None = None, unit_c
     _require_admin(actor)
     user = db.session.get(User, user_id)
     if user is None or user.role == Role.system:
-        raise Invalid("找不到该用户。")
+        raise Invalid(_("找不到该用户。"))
     if user.id == actor.id and (active is False or (role and role != "admin")):
-        raise Invalid("不能停用自己的账号或取消自己的管理员角色。")
+        raise Invalid(_("不能停用自己的账号或取消自己的管理员角色。"))
     before = {"role": user.role.value, "unit": user.unit.code if user.unit else None, "active": user.active}
     if role is not None:
         if role not in ("admin", "leadership", "supervisor", "unit"):
-            raise Invalid(f"未知角色“{role}”。")
+            raise Invalid(_("未知角色“%(role)s”。", role=role))
         user.role = Role(role)
     if role == "unit" or (role is None and user.role == Role.unit and unit_code):
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else user.unit
         if unit is None:
-            raise Invalid("责任单位经办人必须绑定一个单位。")
+            raise Invalid(_("责任单位经办人必须绑定一个单位。"))
         user.unit = unit
     elif role is not None:
         user.unit = None

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -39,7 +41,7 @@ def policy():
             flash(exc.message, "danger")
             return render_template("admin/policy.html", form=form, policy=values, labels=POLICY_FIELD_LABELS), 422
         db.session.commit()
-        flash(f"督办策略已保存（修改 {len(changed)} 项）。", "success")
+        flash(ngettext("督办策略已保存（修改 %(num)d 项）。", "督办策略已保存（修改 %(num)d 项）。", len(changed)), "success")
         return redirect(url_for("admin.policy"))
     current = load_policy().to_mapping()
     current["reminder_days"] = ",".join(str(d) for d in current["reminder_days"])
@@ -61,7 +63,7 @@ def users():
             flash(str(exc), "danger")
         else:
             db.session.commit()
-            flash(f"已创建用户 {user.username}。", "success")
+            flash(_("已创建用户 %(username)s。", username=user.username), "success")
         return redirect(url_for("admin.users"))
     rows = db.session.scalars(select(User).where(User.role != Role.system).options(selectinload(User.unit))
                               .order_by(User.role, User.username)).all()
@@ -85,7 +87,7 @@ def update_user(user_id: int):
             flash(exc.message, "danger")
         else:
             db.session.commit()
-            flash("用户已更新。", "success")
+            flash(_("用户已更新。"), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -6,6 +6,8 @@ the page the POST answers with (never flashed into the session, never stored), m
 from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
@@ -21,8 +23,9 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 class TokenForm(FlaskForm):
-    name = StringField("令牌名称", validators=[DataRequired("请填写令牌名称"), Length(max=100, message="令牌名称不能超过 100 个字")])
-    days = SelectField("有效期", coerce=int, choices=[SelectChoice(k, v) for k, v in tokens.LIFETIMES.items()], default=90)
+    name = StringField(_l("令牌名称"), validators=[DataRequired(_l("请填写令牌名称")),
+                                                  Length(max=100, message=_l("令牌名称不能超过 100 个字"))])
+    days = SelectField(_l("有效期"), coerce=int, choices=[SelectChoice(k, v) for k, v in tokens.LIFETIMES.items()], default=90)
 
 
 class RevokeForm(FlaskForm):
@@ -30,10 +33,11 @@ class RevokeForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    old_password = PasswordField("当前密码", validators=[DataRequired("请输入当前密码"), Length(max=200)])
-    new_password = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=200, message="密码太长")])
-    confirm = PasswordField("再次输入新密码", validators=[DataRequired("请再次输入新密码"),
-                                                   EqualTo("new_password", "两次输入的新密码不一致")])
+    old_password = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码")), Length(max=200)])
+    new_password = PasswordField(_l("新密码"), validators=[DataRequired(_l("请输入新密码")),
+                                                         Length(max=200, message=_l("密码太长"))])
+    confirm = PasswordField(_l("再次输入新密码"), validators=[DataRequired(_l("请再次输入新密码")),
+                                                       EqualTo("new_password", _l("两次输入的新密码不一致"))])
 
 
 def _page(form: TokenForm, secret: str | None = None, token=None, status: int = 200):
@@ -60,7 +64,7 @@ def tokens_page():
     if form.errors:
         for errors in form.errors.values():
             for e in errors:
-                flash(e, "danger")
+                flash(str(e), "danger")
         return _page(form, status=400 if "csrf_token" in form.errors else 422)
     return _page(form)
 
@@ -70,15 +74,15 @@ def tokens_page():
 def revoke(token_id: int):
     form = RevokeForm()
     if not form.validate_on_submit():
-        flash("表单已过期，请重试。", "danger")
+        flash(_("表单已过期，请重试。"), "danger")
         return redirect(url_for("account.tokens_page"))
     try:
         row = tokens.revoke_token(current_user, token_id)
     except ServiceError:
         db.session.rollback()
-        return render_template("error.html", code=404, message="找不到该令牌。"), 404
+        return render_template("error.html", code=404, message=_("找不到该令牌。")), 404
     db.session.commit()
-    flash(f"已撤销令牌“{row.name}”（{row.prefix}…），使用它的程序将无法再访问。", "success")
+    flash(_("已撤销令牌“%(name)s”（%(prefix)s…），使用它的程序将无法再访问。", name=row.name, prefix=row.prefix), "success")
     return redirect(url_for("account.tokens_page"))
 
 
@@ -90,17 +94,17 @@ def password():
     if form.validate_on_submit():
         user, address = current_user._get_current_object(), security.client_address()
         if security.throttled(user.username, address):
-            flash("密码错误次数过多，请 15 分钟后再试。", "danger")
+            flash(_("密码错误次数过多，请 15 分钟后再试。"), "danger")
             return render_template("api/password.html", form=form), 429
         if not user.check_password(form.old_password.data):
             security.record_failure(user.username, address)
-            form.old_password.errors.append("当前密码不正确")
+            form.old_password.errors.append(_("当前密码不正确"))
             return render_template("api/password.html", form=form), 422
         new = form.new_password.data
         try:
             check_password_rules(new)
             if new == form.old_password.data:
-                raise ValueError("新密码不能与当前密码相同")
+                raise ValueError(_("新密码不能与当前密码相同"))
         except ValueError as exc:
             form.new_password.errors.append(str(exc))
             return render_template("api/password.html", form=form), 422
@@ -109,7 +113,7 @@ def password():
         user.set_password(new)
         audit(user, "password_change", f"user:{user.id}", data={"username": user.username})
         db.session.commit()
-        flash("密码已修改。", "success")
+        flash(_("密码已修改。"), "success")
         return redirect(url_for("account.password"))
     if form.errors:
         status = 400 if "csrf_token" in form.errors else 422

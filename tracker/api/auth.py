@@ -13,6 +13,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import g, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from tracker.api.errors import ApiError
@@ -25,7 +27,7 @@ from tracker.extensions import db
 TOKEN_PREFIX = "ydb_"
 PREFIX_SHOWN = 12
 #: choices offered on the page (days; 0 = never expires)
-LIFETIMES = {30: "30 天", 90: "90 天", 365: "一年", 0: "永不过期"}
+LIFETIMES = {30: _l("30 天"), 90: _l("90 天"), 365: _l("一年"), 0: _l("永不过期")}
 MAX_TOKENS_PER_USER = 20
 #: last_used_at is written at most this often per token
 TOUCH_EVERY = timedelta(minutes=1)
@@ -41,19 +43,19 @@ def create_token(user: User, name: str, days: int) -> tuple[ApiToken, str]:
     from tracker.admin.operations import audit
 
     if user.role == Role.system or not user.active:
-        raise Forbidden("此账号不能创建访问令牌。")
+        raise Forbidden(_("此账号不能创建访问令牌。"))
     name = " ".join((name or "").split())
     if not name:
-        raise Invalid("请填写令牌名称（如“数据对接脚本”）。")
+        raise Invalid(_("请填写令牌名称（如“数据对接脚本”）。"))
     if len(name) > 100:
-        raise Invalid("令牌名称不能超过 100 个字。")
+        raise Invalid(_("令牌名称不能超过 100 个字。"))
     if days not in LIFETIMES:
-        raise Invalid("有效期只能选择 30 天、90 天、一年或永不过期。")
+        raise Invalid(_("有效期只能选择 30 天、90 天、一年或永不过期。"))
     now = utcnow()
     active = db.session.scalar(select(db.func.count()).select_from(ApiToken).where(
         ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
     if active >= MAX_TOKENS_PER_USER:
-        raise Invalid(f"每个账号最多保留 {MAX_TOKENS_PER_USER} 个有效令牌，请先撤销不用的令牌。")
+        raise Invalid(_("每个账号最多保留 %(num)d 个有效令牌，请先撤销不用的令牌。", num=MAX_TOKENS_PER_USER))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=name, prefix=secret[:PREFIX_SHOWN], token_hash=hash_token(secret),
                    created_at=now, expires_at=now + timedelta(days=days) if days else None)
@@ -72,7 +74,7 @@ def revoke_token(actor: User, token_id: int) -> ApiToken:
 
     row = db.session.get(ApiToken, token_id)
     if row is None or (row.user_id != actor.id and not actor.has_role("admin")):
-        raise Invalid("找不到该令牌。")
+        raise Invalid(_("找不到该令牌。"))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         audit(actor, "token_revoke", f"token:{row.id}",
@@ -94,22 +96,22 @@ def _unauthorized(message: str) -> ApiError:
 def authenticate() -> User:
     """The user behind the request's Bearer token, or ApiError 401. Never reads the session."""
     header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
+    scheme, _sep, value = header.partition(" ")
     if not header:
-        raise _unauthorized("缺少访问令牌：请在 Authorization 头中提供“Bearer <令牌>”。API 不接受登录会话。")
+        raise _unauthorized(_("缺少访问令牌：请在 Authorization 头中提供“Bearer <令牌>”。API 不接受登录会话。"))
     if scheme.lower() != "bearer" or not _TOKEN_RE.fullmatch(value.strip()):
-        raise _unauthorized("访问令牌格式不正确：应为“Authorization: Bearer ydb_…”。")
+        raise _unauthorized(_("访问令牌格式不正确：应为“Authorization: Bearer ydb_…”。"))
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value.strip())))
     now = utcnow()
     if row is None:
-        raise _unauthorized("访问令牌无效。")
+        raise _unauthorized(_("访问令牌无效。"))
     if row.revoked_at is not None:
-        raise _unauthorized("访问令牌已撤销。")
+        raise _unauthorized(_("访问令牌已撤销。"))
     if row.expires_at is not None and row.expires_at <= now:
-        raise _unauthorized("访问令牌已过期。")
+        raise _unauthorized(_("访问令牌已过期。"))
     user = row.user
     if user is None or not user.active or user.role == Role.system:
-        raise _unauthorized("此令牌所属账号已停用。")
+        raise _unauthorized(_("此令牌所属账号已停用。"))
     if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
         # one small UPDATE at most once a minute per token, committed on its own before any work
         db.session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))

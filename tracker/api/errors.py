@@ -8,6 +8,8 @@ program can act on (the refused transition, the field errors, the school-data ro
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
@@ -22,10 +24,10 @@ CODES = {
     429: "too_many_requests", 500: "server_error",
 }
 MESSAGES = {
-    400: "请求无效。", 401: "缺少有效的访问令牌：请在 Authorization 头中提供 Bearer 令牌。", 403: "您没有权限执行此操作。",
-    404: "资源不存在，或您无权查看。", 405: "此地址不支持该请求方法。", 409: "操作冲突。", 410: "文件已不存在。",
-    413: "请求体太大。", 415: "不支持的内容类型。", 422: "数据无效。", 429: "请求过于频繁，请稍后再试。",
-    500: "服务器内部错误，请稍后再试。",
+    400: _l("请求无效。"), 401: _l("缺少有效的访问令牌：请在 Authorization 头中提供 Bearer 令牌。"),
+    403: _l("您没有权限执行此操作。"), 404: _l("资源不存在，或您无权查看。"), 405: _l("此地址不支持该请求方法。"),
+    409: _l("操作冲突。"), 410: _l("文件已不存在。"), 413: _l("请求体太大。"), 415: _l("不支持的内容类型。"),
+    422: _l("数据无效。"), 429: _l("请求过于频繁，请稍后再试。"), 500: _l("服务器内部错误，请稍后再试。"),
 }
 #: why the state machine refused → HTTP status
 REFUSAL_STATUS = {
@@ -39,9 +41,10 @@ class ApiError(Exception):
     """Raised by API views for a failure they detect themselves."""
 
     def __init__(self, status: int, message: str | None = None, *, details: dict | None = None, code: str | None = None):
-        super().__init__(message or MESSAGES.get(status, ""))
+        message = str(message or MESSAGES.get(status) or _("出错了。"))  # the reader's language, now
+        super().__init__(message)
         self.status = status
-        self.message = message or MESSAGES.get(status, "出错了。")
+        self.message = message
         self.details = details or {}
         self.code = code or CODES.get(status, "error")
 
@@ -49,7 +52,7 @@ class ApiError(Exception):
 def error_response(status: int, message: str | None = None, *, details: dict | None = None,
                    code: str | None = None, headers: dict | None = None) -> Response:
     body = {"error": {"status": status, "code": code or CODES.get(status, "error"),
-                      "message": message or MESSAGES.get(status, "出错了。"), "details": details or {}}}
+                      "message": str(message or MESSAGES.get(status) or _("出错了。")), "details": details or {}}}
     response = jsonify(body)
     response.status_code = status
     if status == 401:
@@ -81,7 +84,7 @@ def from_exception(exc: BaseException) -> Response:
     if isinstance(exc, StaleDataError):  # lost a race at commit time: the same answer as a stale version
         return error_response(409, STALE_MESSAGE)
     if isinstance(exc, IntegrityError):  # lost a race to a unique constraint
-        return error_response(409, "操作冲突：数据已被同时修改，请刷新后重试。")
+        return error_response(409, _("操作冲突：数据已被同时修改，请刷新后重试。"))
     if isinstance(exc, HTTPException):
         status = exc.code or 500
         headers = {}
@@ -90,7 +93,7 @@ def from_exception(exc: BaseException) -> Response:
         message = MESSAGES.get(status)
         if status == 413:
             limit = request.max_content_length
-            message = f"请求体太大（上限 {limit // (1024 * 1024)} MB）。" if limit else message
+            message = _("请求体太大（上限 %(num)d MB）。", num=limit // (1024 * 1024)) if limit else message
         return error_response(status, message, headers=headers)
     current_app.logger.exception("API request failed: %s %s", request.method, request.path)
     return error_response(500)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask import jsonify
+from flask_babel import lazy_gettext as _l
 
 from tracker.api import bp, serialize
 from tracker.api.openapi import boolean, integer, obj, operation, string
 
 
-@operation(bp, "GET", "/openapi.json", summary="OpenAPI 3 文档（本接口的完整说明）", tag="meta", auth=False,
+@operation(bp, "GET", "/openapi.json", summary=_l("OpenAPI 3 文档（本接口的完整说明）"), tag="meta", auth=False,
            response={"type": "object", "additionalProperties": True})
 def openapi_document(call):
     from tracker.api import PREFIX
@@ -18,7 +19,7 @@ def openapi_document(call):
     return response
 
 
-@operation(bp, "GET", "/me", summary="令牌所属的用户", tag="meta",
+@operation(bp, "GET", "/me", summary=_l("令牌所属的用户"), tag="meta",
            response=obj(["user", "token_id"], user=serialize.USER, token_id=integer(1),
                         api_version=string(), can_oversee=boolean()))
 def me(call):

@@ -1,6 +1,8 @@
 """The caller's in-app inbox: list (unread first if asked) and mark read. Only one's own rows, ever."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from tracker.api import bp, serialize
@@ -21,8 +23,8 @@ def _mine(user):
 INBOX = {"allOf": [page_of(serialize.NOTIFICATION), obj(["unread"], unread=integer(0))]}
 
 
-@operation(bp, "GET", "/notifications", summary="我的站内通知（新的在前）", tag="notifications",
-           params=[query("unread", boolean(), "只看未读"), *page_params()], response=INBOX)
+@operation(bp, "GET", "/notifications", summary=_l("我的站内通知（新的在前）"), tag="notifications",
+           params=[query("unread", boolean(), _l("只看未读")), *page_params()], response=INBOX)
 def notifications(call):
     stmt = _mine(call.user)
     if call.query.get("unread"):
@@ -33,19 +35,19 @@ def notifications(call):
     return out
 
 
-@operation(bp, "POST", "/notifications/{notification_id}/read", summary="标记一条通知为已读", tag="notifications",
+@operation(bp, "POST", "/notifications/{notification_id}/read", summary=_l("标记一条通知为已读"), tag="notifications",
            params=[path_id("notification_id")], response=serialize.NOTIFICATION)
 def notification_read(call, notification_id: int):
     row = db.session.scalar(_mine(call.user).where(Notification.id == notification_id))
     if row is None:
-        raise ApiError(404, "找不到该通知。")
+        raise ApiError(404, _("找不到该通知。"))
     if row.read_at is None:
         row.read_at = utcnow()
         db.session.commit()
     return serialize.notification(row)
 
 
-@operation(bp, "POST", "/notifications/read-all", summary="全部标记为已读", tag="notifications",
+@operation(bp, "POST", "/notifications/read-all", summary=_l("全部标记为已读"), tag="notifications",
            response=obj(["marked"], marked=integer(0)))
 def notifications_read_all(call):
     result = db.session.execute(update(Notification).where(

@@ -16,6 +16,9 @@ from functools import wraps
 from typing import Any
 
 from flask import g, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from tracker.api import validate
 from tracker.api.errors import CODES, MESSAGES, ApiError
@@ -145,8 +148,8 @@ def query(name: str, schema: dict, description: str = "", required: bool = False
 
 
 def page_params() -> list[Param]:
-    return [query("page", integer(1, 100000, default=1), "页码，从 1 开始"),
-            query("per_page", integer(1, 200, default=50), "每页条数，最多 200")]
+    return [query("page", integer(1, 100000, default=1), _l("页码，从 1 开始")),
+            query("per_page", integer(1, 200, default=50), _l("每页条数，最多 200"))]
 
 
 def page_of(item: dict) -> dict:
@@ -199,7 +202,7 @@ def operation(bp, method: str, path: str, *, summary: str, tag: str, params: lis
             call = Call(user=user, query=validate.check_query(op.params, request.args))
             if op.body_type == "json":
                 if not request.mimetype or request.mimetype.split(";")[0] != "application/json":
-                    raise ApiError(415, "请以 JSON 发送请求体（Content-Type: application/json）。")
+                    raise ApiError(415, _("请以 JSON 发送请求体（Content-Type: application/json）。"))
                 request.max_content_length = _json_limit()
                 call.body = validate.check_body(op.body, validate.load_json(request.get_data(cache=True)))
             elif op.body_type == "multipart":
@@ -228,12 +231,12 @@ def _multipart(op: Operation) -> dict:
     from flask import current_app
 
     if request.mimetype != "multipart/form-data":
-        raise ApiError(415, "请以 multipart/form-data 上传文件。")
+        raise ApiError(415, _("请以 multipart/form-data 上传文件。"))
     limit = int(current_app.config.get(op.max_bytes_key) or UPLOAD_DEFAULTS.get(op.max_bytes_key)
                 or current_app.config["MAX_CONTENT_LENGTH"]) + MULTIPART_SLACK
     request.max_content_length = limit
     if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"上传内容太大（上限 {limit // (1024 * 1024)} MB）。", details={"limit": limit})
+        raise ApiError(413, _("上传内容太大（上限 %(num)d MB）。", num=limit // (1024 * 1024)), details={"limit": limit})
     problems, out = validate.Problems(), {}
     required = set(op.body.get("required", []))
     for name, schema in op.body.get("properties", {}).items():
@@ -241,13 +244,13 @@ def _multipart(op: Operation) -> dict:
             upload = request.files.get(name)
             if upload is None or not upload.filename:
                 if name in required:
-                    problems.add(name, "请选择要上传的文件")
+                    problems.add(name, _("请选择要上传的文件"))
                 continue
             out[name] = upload
             continue
         if name not in request.form or (request.form[name] == "" and name not in required):
             if name in required:
-                problems.add(name, "必须填写")
+                problems.add(name, _("必须填写"))
             elif "default" in schema:
                 out[name] = schema["default"]
             continue
@@ -292,14 +295,23 @@ def _parameter(p: Param) -> dict:
 def _responses(op: Operation) -> dict:
     out: dict[str, Any] = {}
     if op.response_type == "binary":
-        out[str(op.status)] = {"description": "文件（以附件下载）",
+        out[str(op.status)] = {"description": _("文件（以附件下载）"),
                                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
     else:
-        out[str(op.status)] = {"description": "成功", "content": {"application/json": {"schema": op.response or {}}}}
+        out[str(op.status)] = {"description": _("成功"), "content": {"application/json": {"schema": op.response or {}}}}
     for code in op.errors:
         out[str(code)] = {"description": MESSAGES.get(code, ""),
                           "content": {"application/json": {"schema": ref("Error")}}}
     return out
+
+
+def _plain(value):
+    """The document with every lazily translated text (summaries, descriptions) as a string in the reader's language."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return str(value) if isinstance(value, LazyString) else value
 
 
 def document(server_url: str = "/api/v1") -> dict:
@@ -315,17 +327,17 @@ def document(server_url: str = "/api/v1") -> dict:
         elif op.body_type == "multipart":
             entry["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": op.body}}}
         paths.setdefault(op.path, {})[op.method.lower()] = entry
-    return {
+    return _plain({
         "openapi": "3.0.3",
-        "info": {"title": "优质均衡督办 API", "version": "1.0.0",
-                 "description": "县域义务教育优质均衡发展督办系统的 JSON 接口。用个人访问令牌认证："
-                                "`Authorization: Bearer <令牌>`（在“访问令牌”页面创建）。权限与网页相同。"
-                                "错误一律为 {\"error\": {status, code, message, details}}。"},
+        "info": {"title": _("优质均衡督办 API"), "version": "1.0.0",
+                 "description": _("县域义务教育优质均衡发展督办系统的 JSON 接口。用个人访问令牌认证："
+                                  "`Authorization: Bearer <令牌>`（在“访问令牌”页面创建）。权限与网页相同。"
+                                  "错误一律为 {\"error\": {status, code, message, details}}。")},
         "servers": [{"url": server_url}],
         "paths": paths,
         "components": {
             "schemas": {"Error": ERROR_SCHEMA, **COMPONENTS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "description": "个人访问令牌（ydb_…）"}},
+                                           "description": _("个人访问令牌（ydb_…）")}},
         },
-    }
+    })

@@ -4,6 +4,8 @@ Task counts are scoped like the pages: a unit user counts only its own unit's ta
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -28,7 +30,7 @@ def paginate(stmt, call, shape) -> dict:
             "per_page": page.per_page, "pages": page.pages}
 
 
-@operation(bp, "GET", "/plans", summary="实施方案列表", tag="plans",
+@operation(bp, "GET", "/plans", summary=_l("实施方案列表"), tag="plans",
            response=obj(["items"], items=array(serialize.PLAN)))
 def plans(call):
     sections = dict(db.session.execute(select(Section.plan_id, func.count()).group_by(Section.plan_id)).all())
@@ -37,12 +39,12 @@ def plans(call):
     return {"items": [serialize.plan(p, sections.get(p.id, 0), measures.get(p.id, 0)) for p in rows]}
 
 
-@operation(bp, "GET", "/plans/{plan_id}", summary="实施方案详情：部分、措施、责任单位与任务数", tag="plans",
+@operation(bp, "GET", "/plans/{plan_id}", summary=_l("实施方案详情：部分、措施、责任单位与任务数"), tag="plans",
            params=[path_id("plan_id")], response=serialize.PLAN_DETAIL)
 def plan_detail(call, plan_id: int):
     plan = db.session.get(Plan, plan_id)
     if plan is None:
-        raise ApiError(404, "找不到该实施方案。")
+        raise ApiError(404, _("找不到该实施方案。"))
     outline = plan_outline(plan.id)
     counts = measure_task_counts(plan.id, user=call.user)
     out = serialize.plan(plan, len(outline), sum(len(s.measures) for s in outline))
@@ -55,8 +57,8 @@ def plan_detail(call, plan_id: int):
     return out
 
 
-@operation(bp, "GET", "/measures", summary="措施列表（可按方案筛选）", tag="plans",
-           params=[query("plan_id", integer(1, ID_MAX), "方案 id"), *page_params()],
+@operation(bp, "GET", "/measures", summary=_l("措施列表（可按方案筛选）"), tag="plans",
+           params=[query("plan_id", integer(1, ID_MAX), _l("方案 id")), *page_params()],
            response=page_of(serialize.MEASURE))
 def measures(call):
     stmt = (select(Measure).options(selectinload(Measure.unit_links).selectinload(MeasureUnit.unit))
@@ -66,19 +68,19 @@ def measures(call):
     return paginate(stmt, call, serialize.measure)
 
 
-@operation(bp, "GET", "/measures/{measure_id}", summary="措施详情与任务数", tag="plans",
+@operation(bp, "GET", "/measures/{measure_id}", summary=_l("措施详情与任务数"), tag="plans",
            params=[path_id("measure_id")], response=serialize.MEASURE)
 def measure_detail(call, measure_id: int):
     measure = db.session.get(Measure, measure_id)
     if measure is None:
-        raise ApiError(404, "找不到该措施。")
+        raise ApiError(404, _("找不到该措施。"))
     counts = measure_task_counts(measure.plan_id, user=call.user).get(measure.id, {})
     return serialize.measure(measure, counts)
 
 
-@operation(bp, "GET", "/units", summary="责任单位列表", tag="plans",
-           params=[query("kind", string(enum=["department", "county"]), "单位类别"),
-                   query("q", string(100), "按代码、名称筛选"), *page_params()],
+@operation(bp, "GET", "/units", summary=_l("责任单位列表"), tag="plans",
+           params=[query("kind", string(enum=["department", "county"]), _l("单位类别")),
+                   query("q", string(100), _l("按代码、名称筛选")), *page_params()],
            response=page_of(serialize.UNIT))
 def units(call):
     stmt = select(Unit).order_by(Unit.kind, Unit.code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,11 +23,11 @@ class Role(str, enum.Enum):
 
 
 ROLE_LABELS = {
-    "admin": "系统管理员",
-    "leadership": "领导小组",
-    "supervisor": "督学",
-    "unit": "责任单位经办人",
-    "system": "系统",
+    "admin": _l("系统管理员"),
+    "leadership": _l("领导小组"),
+    "supervisor": _l("督学"),
+    "unit": _l("责任单位经办人"),
+    "system": _l("系统"),
 }
 
 
@@ -43,6 +44,8 @@ class User(UserMixin, db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     created_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: chosen display language ('zh' or 'en'); None follows the browser's cookie, then Chinese
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     unit: Mapped[Unit | None] = relationship()
 
@@ -61,7 +64,7 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        return ROLE_LABELS[self.role.value]
+        return str(ROLE_LABELS[self.role.value])
 
     def has_role(self, *roles: str) -> bool:
         return self.role.value in roles

@@ -4,6 +4,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -24,9 +26,9 @@ def load_user(user_id: str):
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名"), Length(max=64)])
-    password = PasswordField("密码", validators=[DataRequired("请输入密码"), Length(max=200)])
-    remember = BooleanField("记住我")
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")), Length(max=64)])
+    password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码")), Length(max=200)])
+    remember = BooleanField(_l("记住我"))
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -45,17 +47,17 @@ def login():
     if form.validate_on_submit():
         username, address = form.username.data.strip(), security.client_address()
         if security.throttled(username, address):
-            flash("登录失败次数过多，请 15 分钟后再试。", "danger")
+            flash(_("登录失败次数过多，请 15 分钟后再试。"), "danger")
             return render_template("auth/login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == username))
         if user is None or not user.active or not user.check_password(form.password.data):
             security.record_failure(username, address)
-            flash("用户名或密码错误。", "danger")
+            flash(_("用户名或密码错误。"), "danger")
             return render_template("auth/login.html", form=form), 401
         security.clear_failures(username)
         db.session.commit()
         login_user(user, remember=form.remember.data)
-        flash(f"欢迎，{user.display_name}。", "success")
+        flash(_("欢迎，%(name)s。", name=user.display_name), "success")
         return redirect(_safe_next(request.args.get("next")) or url_for("tasks.home"))
     return render_template("auth/login.html", form=form)
 
@@ -63,6 +65,15 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    """Signs out; the account's language stays with the browser (the ``lang`` cookie) for the sign-in page."""
+    from tracker.i18n import COOKIE, LANGUAGES
+
+    lang = current_user.locale
+    message = _("已退出登录。")  # in the account's language, like the page that follows
     logout_user()
-    flash("已退出登录。", "info")
-    return redirect(url_for("auth.login"))
+    flash(message, "info")
+    response = redirect(url_for("auth.login"))
+    if lang in LANGUAGES and request.cookies.get(COOKIE) != lang:
+        response.set_cookie(COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    return response

@@ -1,9 +1,11 @@
-"""Ledgers (台账) as .xlsx with Chinese headers and sensible column widths."""
+"""Ledgers (台账) as .xlsx with headers in the reader's language and sensible column widths."""
 from __future__ import annotations
 
 import io
 from datetime import date
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -44,7 +46,15 @@ def workbook(title: str, header: list[str], rows: list[list], widths: list[int])
     return buf.getvalue()
 
 
-TASK_HEADER = ["任务编号", "部分", "措施", "责任单位", "单位类别", "牵头", "完成时限", "状态", "督办等级", "进度(%)", "逾期天数", "办结时间"]
+#: a read-only export: its headers are interface text, in the reader's language
+TASK_HEADER = [_l("任务编号"), _l("部分"), _l("措施"), _l("责任单位"), _l("单位类别"), _l("牵头"), _l("完成时限"), _l("状态"),
+               _l("督办等级"), _l("进度(%)"), _l("逾期天数"), _l("办结时间")]
+
+
+def task_header() -> list[str]:
+    return [str(h) for h in TASK_HEADER]
+
+
 TASK_WIDTHS = [9, 28, 36, 18, 8, 6, 12, 9, 9, 8, 9, 12]
 
 
@@ -52,8 +62,9 @@ def task_rows(tasks: list[Task], today: date) -> list[list]:
     rows = []
     for t in tasks:
         overdue = (today - t.deadline).days if t.deadline < today and t.status not in ("completed", "cancelled") else 0
-        rows.append([t.id, f"{t.measure.section.number}、{t.measure.section.title}", t.measure.label, t.unit.name,
-                     t.unit.kind_label, "是" if t.is_lead else "", t.deadline, STATE_LABELS.get(t.status, t.status),
-                     LADDER_LABELS.get(t.ladder, t.ladder), t.progress_percent, overdue or "",
+        rows.append([t.id, _("%(number)s、%(title)s", number=t.measure.section.number, title=t.measure.section.title),
+                     t.measure.label, t.unit.name, str(t.unit.kind_label), _("是") if t.is_lead else "", t.deadline,
+                     str(STATE_LABELS.get(t.status, t.status)), str(LADDER_LABELS.get(t.ladder, t.ladder)),
+                     t.progress_percent, overdue or "",
                      t.completed_at.date() if t.completed_at else ""])
     return rows

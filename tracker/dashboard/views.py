@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
@@ -41,7 +43,8 @@ def index():
     day = today()
     counts = queries.status_counts(plan.id)
     counties, measures, cells = queries.county_matrix(plan.id)
-    status_chart = svg.bar_chart([(STATE_LABELS[s], counts.get(s, 0)) for s in STATE_LABELS], unit="项", title="任务状态")
+    status_chart = svg.bar_chart([(str(STATE_LABELS[s]), counts.get(s, 0)) for s in STATE_LABELS], title=_("任务状态"),
+                                 value_text=lambda n: ngettext("%(num)d项", "%(num)d项", int(n)), uid="status-chart")
     ladder = queries.ladder_counts(plan.id)
     from tracker.dashboard import milestones
 
@@ -50,8 +53,9 @@ def index():
         "dashboard/index.html", plan=plan, plans=db.session.scalars(select(Plan).order_by(Plan.id)).all(),
         counts=counts, total=sum(counts.values()), ladder=ladder, counties=counties, measures=measures, cells=cells,
         overdue=queries.most_overdue(plan.id, day), status_chart=status_chart, progress=progress,
-        progress_chart=svg.progress_chart([(f"{m['due'].year}年底", m["target"], m["actual"]) for m in progress["milestones"]],
-                                          title="达标县市比例与目标") if progress["milestones"] else None,
+        progress_chart=svg.progress_chart([(_("%(year)d年底", year=m["due"].year), m["target"], m["actual"])
+                                           for m in progress["milestones"]],
+                                          title=_("达标县市比例与目标")) if progress["milestones"] else None,
         day=day, ladder_labels=LADDER_LABELS,
     )
 
@@ -78,8 +82,9 @@ def task_ledger():
     plan = _plan()
     stmt = task_list_stmt(user=current_user, plan_id=plan.id).options(contains_eager(Task.measure).selectinload(Measure.section))
     rows = ledgers.task_rows(list(db.session.scalars(stmt).unique()), today())
-    data = ledgers.workbook("任务台账", ledgers.TASK_HEADER, rows, ledgers.TASK_WIDTHS)
-    return _xlsx(data, f"{plan.title}-任务台账-{today().isoformat()}.xlsx")
+    name = _("任务台账")
+    data = ledgers.workbook(name, ledgers.task_header(), rows, ledgers.TASK_WIDTHS)
+    return _xlsx(data, f"{plan.title}-{name}-{today().isoformat()}.xlsx")
 
 
 @bp.route("/ledgers/overdue.xlsx")
@@ -90,5 +95,6 @@ def overdue_ledger():
         contains_eager(Task.measure).selectinload(Measure.section))
     rows = ledgers.task_rows(list(db.session.scalars(stmt).unique()), today())
     rows.sort(key=lambda r: -(r[10] or 0))
-    data = ledgers.workbook("逾期清单", ledgers.TASK_HEADER, rows, ledgers.TASK_WIDTHS)
-    return _xlsx(data, f"{plan.title}-逾期清单-{today().isoformat()}.xlsx")
+    name = _("逾期清单")
+    data = ledgers.workbook(name, ledgers.task_header(), rows, ledgers.TASK_WIDTHS)
+    return _xlsx(data, f"{plan.title}-{name}-{today().isoformat()}.xlsx")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -17,9 +19,10 @@ from tracker.plans.operations import import_plan
 from tracker.plans.planfile import read_plan_file
 from tracker.units.models import Unit
 
-demo_cli = click.Group("demo", help="演示数据")
+demo_cli = click.Group("demo", help=_l("演示数据"))
 PLAN_FILE = Path(__file__).resolve().parents[2] / "data" / "plans" / "chuxiong-2023.yaml"
-OVERSEERS = [("admin", "admin", "系统管理员"), ("lingdao", "leadership", "领导小组"), ("duxue", "supervisor", "州督学")]
+#: demo accounts: (username, role, display name); the names are sample data
+OVERSEERS = [("admin", "admin", "系统管理员"), ("lingdao", "leadership", "领导小组"), ("duxue", "supervisor", "州督学")]  # i18n: data
 
 
 def _set_user(username: str, role: str, name: str, unit: Unit | None) -> str:
@@ -43,12 +46,13 @@ def setup_command(as_json: bool) -> None:
         for unit in db.session.scalars(select(Unit).order_by(Unit.kind, Unit.code)):
             username = f"u{unit.code}".lower()
             accounts.append({"username": username, "role": "unit", "unit": unit.name,
-                             "password": _set_user(username, "unit", f"{unit.name}经办人", unit)})
+                             "password": _set_user(username, "unit", f"{unit.name}经办人", unit)})  # i18n: data
     lines = [f"{a['username']:<12} {a['password']:<16} {a['role']:<11} {a['unit']}" for a in accounts]
-    listing = "\n".join(["用户名        密码             角色        单位", *lines])
+    listing = "\n".join([_("用户名        密码             角色        单位"), *lines])
     (Path(current_app.instance_path) / "demo-accounts.txt").write_text(listing + "\n", encoding="utf-8")
     emit({"plan": result, "accounts": accounts}, as_json,
-         f"已导入方案：{result['measures']} 条措施，{result['tasks']} 项任务。\n演示账号（亦保存在 instance/demo-accounts.txt）：\n{listing}")
+         _("已导入方案：%(measures)d 条措施，%(tasks)d 项任务。\n演示账号（亦保存在 instance/demo-accounts.txt）：\n%(listing)s",
+           measures=result["measures"], tasks=result["tasks"], listing=listing))
 
 
 @demo_cli.command("generate")
@@ -70,4 +74,4 @@ def generate_command(counties, schools, years, seed, as_json) -> None:
         result = generate(Sizes(counties=counties, schools=schools, years=years, seed=seed), today(),
                           progress=lambda msg: click.echo(f"  {msg}", err=True))
     result["seconds"] = round(time.perf_counter() - started, 1)
-    emit(result, as_json, f"已生成：{result}")
+    emit(result, as_json, _("已生成：%(result)s", result=result))

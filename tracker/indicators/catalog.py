@@ -20,15 +20,15 @@ LEVELS = ("primary", "junior")
 ASPECTS = ("resource", "guarantee", "quality", "recognition", "veto")
 COMPARISONS = ("ge", "gt", "le", "lt", "eq", "bool")
 SCOPES = ("county", "school")
-SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "完全中学", "十二年一贯制", "教学点", "特殊教育", "职业学校")
+SCHOOL_TYPES = ("小学", "初中", "九年一贯制", "完全中学", "十二年一贯制", "教学点", "特殊教育", "职业学校")  # i18n: data
 #: Levels taught by single-level school types; types absent here and from MULTI_LEVEL_TYPES
 #: (特殊教育, 职业学校) have no compulsory level and must be excluded by the rules.
-SINGLE_LEVEL_TYPES = {"小学": "primary", "教学点": "primary", "初中": "junior"}
+SINGLE_LEVEL_TYPES = {"小学": "primary", "教学点": "primary", "初中": "junior"}  # i18n: data
 #: Levels of schools spanning levels, as keys of their split weights ("senior" is dropped).
 MULTI_LEVEL_TYPES = {
-    "九年一贯制": ("primary", "junior"),
-    "完全中学": ("junior", "senior"),
-    "十二年一贯制": ("primary", "junior", "senior"),
+    "九年一贯制": ("primary", "junior"),  # i18n: data
+    "完全中学": ("junior", "senior"),  # i18n: data
+    "十二年一贯制": ("primary", "junior", "senior"),  # i18n: data
 }
 RESOURCE_CODES = tuple(f"R{i}" for i in range(1, 8))
 

@@ -20,6 +20,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from tracker.cli_utils import UserError
@@ -33,7 +34,7 @@ from tracker.units.models import Unit
 
 SEED = 20251231
 YEARS = (2024, 2025)
-NOTE = "示例数据"
+NOTE = "示例数据"  # i18n: data
 #: county code → outcome profile per year (see the module docstring)
 PROFILES: dict[str, dict[int, str]] = {
     "532301": {2024: "pass", 2025: "pass"},           # 楚雄市
@@ -47,13 +48,13 @@ PROFILES: dict[str, dict[int, str]] = {
     "532328": {2024: "class", 2025: "class"},         # 元谋县: an oversized class (G5)
     "532329": {2024: "floor", 2025: "cv"},            # 武定县: floor, then CV
 }
-CN = "一二三四五六七八九十"
+CN = "一二三四五六七八九十"  # i18n: data
 CODE_TOTAL = {code: total for code, (total, _) in RESOURCE_MEASURES.items()}
 COUNT_TOTALS = {"qualified_teachers", "backbone_teachers", "pe_art_teachers", "multimedia_rooms"}
 
 
 def _short(name: str) -> str:
-    return name[:-1] if name[-1] in "市县" else name
+    return name[:-1] if name[-1] in "市县" else name  # i18n: data
 
 
 def school_list(unit: Unit) -> list[dict[str, Any]]:
@@ -61,14 +62,14 @@ def school_list(unit: Unit) -> list[dict[str, Any]]:
     rng = random.Random(f"{SEED}-{unit.code}")
     n_primary, n_junior = rng.randint(5, 9), rng.randint(2, 4)
     short = _short(unit.name)
-    schools = [{"type": "小学", "name": f"{short}示例第{CN[i]}小学"} for i in range(n_primary)]
-    schools += [{"type": "初中", "name": f"{short}示例第{CN[i]}中学"} for i in range(n_junior)]
-    schools.append({"type": "九年一贯制", "name": f"{short}示例九年一贯制学校"})
-    schools.append({"type": "教学点", "name": f"{short}示例山村教学点"})
+    schools = [{"type": "小学", "name": f"{short}示例第{CN[i]}小学"} for i in range(n_primary)]  # i18n: data
+    schools += [{"type": "初中", "name": f"{short}示例第{CN[i]}中学"} for i in range(n_junior)]  # i18n: data
+    schools.append({"type": "九年一贯制", "name": f"{short}示例九年一贯制学校"})  # i18n: data
+    schools.append({"type": "教学点", "name": f"{short}示例山村教学点"})  # i18n: data
     if unit.code in ("532301", "532302", "532326"):
-        schools.append({"type": "特殊教育", "name": f"{short}示例特殊教育学校"})
+        schools.append({"type": "特殊教育", "name": f"{short}示例特殊教育学校"})  # i18n: data
     if unit.code == "532301":
-        schools.append({"type": "完全中学", "name": f"{short}示例完全中学"})
+        schools.append({"type": "完全中学", "name": f"{short}示例完全中学"})  # i18n: data
     for i, s in enumerate(schools, start=1):
         s["code"] = f"{unit.code}{i:04d}"
         s["pupils"] = _pupils(rng, s["type"])
@@ -76,15 +77,15 @@ def school_list(unit: Unit) -> list[dict[str, Any]]:
 
 
 def _pupils(rng: random.Random, school_type: str) -> dict[str, int]:
-    if school_type == "小学":
+    if school_type == "小学":  # i18n: data
         return {"primary": rng.randint(280, 1400), "junior": 0, "senior": 0}
-    if school_type == "初中":
+    if school_type == "初中":  # i18n: data
         return {"primary": 0, "junior": rng.randint(400, 1600), "senior": 0}
-    if school_type == "九年一贯制":
+    if school_type == "九年一贯制":  # i18n: data
         return {"primary": rng.randint(300, 650), "junior": rng.randint(200, 450), "senior": 0}
-    if school_type == "教学点":
+    if school_type == "教学点":  # i18n: data
         return {"primary": rng.randint(18, 45), "junior": 0, "senior": 0}
-    if school_type == "特殊教育":
+    if school_type == "特殊教育":  # i18n: data
         return {"primary": rng.randint(40, 80), "junior": rng.randint(15, 40), "senior": 0}
     return {"primary": 0, "junior": rng.randint(600, 1100), "senior": rng.randint(800, 1400)}  # 完全中学
 
@@ -92,7 +93,8 @@ def _pupils(rng: random.Random, school_type: str) -> dict[str, int]:
 def _factors(rng: random.Random, schools: list[dict], profile: str) -> list[dict[str, float]]:
     """Per school, per indicator: the value as a multiple of its threshold."""
     factors = [{code: rng.uniform(1.06, 1.32) for code in CODE_TOTAL} for _ in schools]
-    evaluated = [i for i, s in enumerate(schools) if s["type"] in ("小学", "初中", "九年一贯制", "完全中学")]
+    evaluated = [i for i, s in enumerate(schools)
+                 if s["type"] in ("小学", "初中", "九年一贯制", "完全中学")]  # i18n: data
     if profile in ("floor", "slip"):
         for i in evaluated[:2]:  # two schools far below the 85 % floor on floor space and sports ground
             factors[i]["R4"], factors[i]["R5"] = rng.uniform(0.62, 0.74), rng.uniform(0.6, 0.72)
@@ -115,12 +117,12 @@ def year_rows(unit: Unit, year: int, catalog: Catalog) -> list[dict[str, Any]]:
     rows = []
     for s, f in zip(schools, factors):
         p = s["pupils"]
-        levels = {"小学": {"primary": 1.0}, "教学点": {"primary": 1.0}, "初中": {"junior": 1.0},
-                  "特殊教育": {"primary": 1.0, "junior": 1.0}}.get(s["type"]) or weights[s["type"]]
+        levels = {"小学": {"primary": 1.0}, "教学点": {"primary": 1.0}, "初中": {"junior": 1.0},  # i18n: data
+                  "特殊教育": {"primary": 1.0, "junior": 1.0}}.get(s["type"]) or weights[s["type"]]  # i18n: data
         weighted = sum(p[lvl] * w for lvl, w in levels.items())
         row = {"year": year, "code": s["code"], "name": s["name"], "county": unit.name, "school_type": s["type"],
                "primary_pupils": p["primary"], "junior_pupils": p["junior"],
-               "senior_pupils": p["senior"] if s["type"] == "完全中学" else None}
+               "senior_pupils": p["senior"] if s["type"] == "完全中学" else None}  # i18n: data
         for code, total in CODE_TOTAL.items():
             ind = catalog.by_code[code]
             # shared totals are split by pupils × weight, so one rate per weighted pupil serves every level
@@ -134,7 +136,7 @@ def year_rows(unit: Unit, year: int, catalog: Catalog) -> list[dict[str, Any]]:
         if profile == "class" and s is schools[0]:
             row["max_class_size"] = 58  # 大班额
         row["class_count"] = max(1, math.ceil(compulsory / max(row["max_class_size"] - 4, 1)))
-        if s["type"] == "完全中学":
+        if s["type"] == "完全中学":  # i18n: data
             row["class_count"] += math.ceil(p["senior"] / 48)
         rows.append(row)
     return rows
@@ -180,10 +182,10 @@ def _complete_linked_task(unit: Unit, measure_number: str, year: int) -> int | N
     if task is None or owner is None or supervisor is None or task.status != "assigned":
         return None
     task_ops.fire(task, "accept", owner)
-    task_ops.report_progress(task, owner, 100, f"（示例）{year}年标准化学校建设完成，各校办学条件达到标准。")
+    task_ops.report_progress(task, owner, 100, f"（示例）{year}年标准化学校建设完成，各校办学条件达到标准。")  # i18n: data
     ops.attach_evaluation(task, owner)
     task_ops.fire(task, "submit", owner)
-    task_ops.fire(task, "verify", supervisor, comment=f"（示例）{year}年评估关联指标达标，同意办结。")
+    task_ops.fire(task, "verify", supervisor, comment=f"（示例）{year}年评估关联指标达标，同意办结。")  # i18n: data
     return task.id
 
 
@@ -192,7 +194,7 @@ def run(folder: Path) -> dict[str, Any]:
     counties = list(db.session.scalars(select(Unit).where(Unit.kind == "county", Unit.code.in_(list(PROFILES)))
                                        .order_by(Unit.code)))
     if len(counties) != len(PROFILES):
-        raise UserError("示例学校数据需要楚雄州的10个县市，请先运行 flask --app wsgi demo setup（导入楚雄州方案）。")
+        raise UserError(_("示例学校数据需要楚雄州的10个县市，请先运行 flask --app wsgi demo setup（导入楚雄州方案）。"))
     catalog = store.current_catalog()
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
@@ -212,7 +214,7 @@ def run(folder: Path) -> dict[str, Any]:
             verdicts[unit.code][year] = ops.evaluate(unit, year, catalog=catalog).passed
         if year == YEARS[0]:
             completed = _complete_linked_task(db.session.get(Unit, next(u.id for u in counties if u.code == "532324")),
-                                              "六", year)
+                                              "六", year)  # i18n: data
     return {
         "sample": True, "files": files, "completed_task": completed,
         "counties": [{"code": u.code, "county": u.name, "pass": verdicts[u.code],

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
@@ -11,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from tracker.errors import Invalid
 from tracker.indicators.catalog import Indicator
+from tracker.indicators.store import key_label
 
 
 class PostForm(FlaskForm):
@@ -18,17 +21,18 @@ class PostForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    year = IntegerField("数据年度", validators=[InputRequired("请填写数据年度"), NumberRange(2000, 2100, "年度应为四位数字")])
-    file = FileField("学校数据文件（.xlsx 或 .csv）", validators=[FileRequired("请选择文件")])
+    year = IntegerField(_l("数据年度"), validators=[InputRequired(_l("请填写数据年度")),
+                                                  NumberRange(2000, 2100, _l("年度应为四位数字"))])
+    file = FileField(_l("学校数据文件（.xlsx 或 .csv）"), validators=[FileRequired(_l("请选择文件"))])
 
 
 class EntryForm(FlaskForm):
     code = HiddenField(validators=[DataRequired()])
-    value = StringField("数值", validators=[Optional(), Length(max=100)])
-    value_primary = StringField("小学", validators=[Optional(), Length(max=50)])
-    value_junior = StringField("初中", validators=[Optional(), Length(max=50)])
-    note = TextAreaField("说明", validators=[Optional(), Length(max=2000)])
-    files = MultipleFileField("佐证材料")
+    value = StringField(_l("数值"), validators=[Optional(), Length(max=100)])
+    value_primary = StringField(_l("小学"), validators=[Optional(), Length(max=50)])
+    value_junior = StringField(_l("初中"), validators=[Optional(), Length(max=50)])
+    note = TextAreaField(_l("说明"), validators=[Optional(), Length(max=2000)])
+    files = MultipleFileField(_l("佐证材料"))
 
     def raw_value(self, ind: Indicator) -> Any:
         """The value as typed: text, or {level: text} for a per-level indicator (G13)."""
@@ -47,9 +51,9 @@ def _number(text: Any, label: str) -> float | int:
     try:
         value = float(raw)
     except ValueError:
-        raise Invalid(f"{label} 应为数字，收到“{raw}”。") from None
+        raise Invalid(_("%(label)s 应为数字，收到“%(raw)s”。", label=label, raw=raw)) from None
     if not math.isfinite(value):
-        raise Invalid(f"{label} 应为数字。")
+        raise Invalid(_("%(label)s 应为数字。", label=label))
     return int(value) if value.is_integer() else value
 
 
@@ -58,12 +62,13 @@ def parse_indicator_edit(form: Mapping[str, Any], ind: Indicator) -> dict[str, A
     changes: dict[str, Any] = {}
     if ind.comparison != "bool":
         if ind.thresholds:
-            changes["thresholds"] = {key: _number(form.get(f"thresholds.{key}"), f"{ind.code}（{key}）标准值")
+            changes["thresholds"] = {key: _number(form.get(f"thresholds.{key}"),
+                                                  _("%(code)s（%(key)s）标准值", code=ind.code, key=key_label(key)))
                                      for key in ind.thresholds if f"thresholds.{key}" in form}
         elif "threshold" in form:
-            changes["threshold"] = _number(form.get("threshold"), f"{ind.code} 标准值")
+            changes["threshold"] = _number(form.get("threshold"), _("%(code)s 标准值", code=ind.code))
     if ind.cv_limit:
-        changes["cv_limit"] = {lvl: _number(form.get(f"cv_limit.{lvl}"), f"{ind.code} 差异系数限值")
+        changes["cv_limit"] = {lvl: _number(form.get(f"cv_limit.{lvl}"), _("%(code)s 差异系数限值", code=ind.code))
                                for lvl in ind.cv_limit if f"cv_limit.{lvl}" in form}
     if "note" in form:
         changes["note"] = (form.get("note") or "").strip()
@@ -75,10 +80,10 @@ def parse_indicator_edit(form: Mapping[str, Any], ind: Indicator) -> dict[str, A
 def parse_rules_edit(form: Mapping[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     if "min_met" in form:
-        value = _number(form.get("min_met"), "达标项数")
+        value = _number(form.get("min_met"), _("达标项数"))
         if not isinstance(value, int):
-            raise Invalid("达标项数应为整数。")
+            raise Invalid(_("达标项数应为整数。"))
         changes["min_met"] = value
     if "floor_ratio" in form:
-        changes["floor_ratio"] = float(_number(form.get("floor_ratio"), "其余指标最低比例"))
+        changes["floor_ratio"] = float(_number(form.get("floor_ratio"), _("其余指标最低比例")))
     return changes

@@ -13,6 +13,7 @@ import re
 from typing import Any, BinaryIO, Iterable
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
@@ -26,7 +27,7 @@ from tracker.indicators.models import (CountyEntry, CountyEntryFile, CountyEvalu
                                        SchoolDataImport, SchoolYear)
 from tracker.indicators.schooldata import import_school_data
 from tracker.indicators.store import LEVEL_LABELS
-from tracker.notices.outbox import enqueue, users_of_unit, users_with_role
+from tracker.notices.outbox import enqueue, insert_ignore, users_of_unit, users_with_role
 from tracker.plans.models import Measure, Section
 from tracker.tasks.models import Evidence, Task
 from tracker.units.models import Unit
@@ -46,7 +47,7 @@ def find_county(ident: str) -> Unit:
         unit = next((u for u in db.session.scalars(select(Unit).where(Unit.kind == "county"))
                      if ident in (u.aliases or [])), None)
     if unit is None:
-        raise LookupError(f"找不到县市“{ident}”（可用行政区划代码、名称或曾用名）")
+        raise LookupError(_("找不到县市“%(name)s”（可用行政区划代码、名称或曾用名）", name=ident))
     return unit
 
 
@@ -68,16 +69,16 @@ def can_act_for_county(user, unit: Unit) -> bool:
 
 def _require_county(unit: Unit) -> None:
     if unit.kind_value != "county":
-        raise Invalid(f"“{unit.name}”不是县市，没有县域评估。")
+        raise Invalid(_("“%(name)s”不是县市，没有县域评估。", name=unit.name))
 
 
 def check_year(year: Any) -> int:
     try:
         value = int(year)
     except (TypeError, ValueError):
-        raise Invalid("年度应为四位数字，如 2025。") from None
+        raise Invalid(_("年度应为四位数字，如 2025。")) from None
     if not 2000 <= value <= today().year + 1:
-        raise Invalid(f"年度应在 2000–{today().year + 1} 之间。")
+        raise Invalid(_("年度应在 2000–%(latest)s 之间。", latest=today().year + 1))
     return value
 
 
@@ -123,20 +124,41 @@ def evaluate(unit: Unit, year: Any, actor=None, *, catalog: Catalog | None = Non
     _require_county(unit)
     year = check_year(year)
     if not can_act_for_county(actor, unit):
-        raise Forbidden("只有系统管理员、督学或本县市经办人可以重新评估。")
+        raise Forbidden(_("只有系统管理员、督学或本县市经办人可以重新评估。"))
     schools = school_rows(unit, year)
     if not schools:
-        raise Invalid(f"{unit.name}{year}年尚无学校数据，请先导入学校数据。")
+        raise Invalid(_("%(county)s%(year)s年尚无学校数据，请先导入学校数据。", county=unit.name, year=year))
     catalog = catalog or store.current_catalog()
     entries = {k: v for k, v in county_entries(unit, year).items()
                if k in catalog.by_code and catalog.by_code[k].scope == "county"}
     try:
         result = evaluate_county(unit.name, year, schools, entries, catalog)
     except ValueError as exc:
-        raise Invalid(f"{unit.name}{year}年的数据无法评估：{exc}") from None
+        raise Invalid(_("%(county)s%(year)s年的数据无法评估：%(error)s", county=unit.name, year=year, error=exc)) from None
     row, effects = record_evaluation(unit, year, result, store.catalog_revision())
     row.effects = effects
     return row
+
+
+def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_ids=None) -> dict[str, Any]:
+    """Every county with school data for the year evaluated at once, with the same stored results and
+    effects as `evaluate` county by county, in a fixed number of statements (tracker/indicators/bulk.py)."""
+    from tracker.indicators.bulk import evaluate_all as run
+
+    return run(year, actor, catalog=catalog, unit_ids=unit_ids)
+
+
+def reevaluate_all(year: int | None = None) -> dict[str, Any]:
+    """The nightly job: every county of `year` (default: the latest year with school data) evaluated again."""
+    if year is None:
+        year = db.session.scalar(select(func.max(SchoolYear.year)))
+        if year is None:
+            return {"year": None, "counties": 0}
+    summary = evaluate_all(year)
+    summary.pop("results")  # the job's record stays small: counts, the first errors
+    summary["without_data"] = len(summary["without_data"])
+    summary["errors"] = summary["errors"][:20]
+    return summary
 
 
 def record_evaluation(unit: Unit, year: int, result: dict, revision: int = 0) -> tuple[CountyEvaluation, dict]:
@@ -184,14 +206,7 @@ def record_evaluation(unit: Unit, year: int, result: dict, revision: int = 0) ->
                 continue
             if recipients is None:
                 recipients = users_of_unit(unit.id) + users_with_role("supervisor")
-            effects["notices"] += enqueue(
-                recipients, kind="indicators_ready",
-                key=f"indicators_ready:unit={unit.id}:year={year}:measure={measure.id}",
-                subject=f"【可以办结】{measure.label} · {unit.name}",
-                body=(f"{unit.name}{year}年督导评估中，本措施关联的指标（{'、'.join(codes)}）已全部达标，"
-                      f"可以附上评估结果作为佐证，报送办结。"),
-                link=_link("indicators.task_panel", task_id=ready[0].id), task_id=ready[0].id,
-                data={"unit_id": unit.id, "year": year, "measure_id": measure.id, "codes": codes})
+            effects["notices"] += enqueue(recipients, **ready_notice(unit, year, measure, codes, ready[0].id))
             effects["ready"].append({"measure": measure.number, "tasks": [t.id for t in ready]})
         elif now is False:
             before = next(((y, r) for y, r in baselines if links.codes_verdict(r, codes) is True), None)
@@ -215,8 +230,7 @@ def _reopen(tasks: list[Task], unit: Unit, year: int, passed_in: int, failing: l
     from tracker.tasks.operations import fire, system_user
 
     system = system_user()
-    comment = (f"指标滑坡：{unit.name}{year}年督导评估中关联指标{'、'.join(failing)}未达标"
-               f"（{passed_in}年评估时已达标），任务重新打开。")
+    comment = reopen_comment(unit, year, passed_in, failing)
     done = []
     for task in tasks:
         fire(task, "reopen", system, comment=comment)
@@ -224,26 +238,61 @@ def _reopen(tasks: list[Task], unit: Unit, year: int, passed_in: int, failing: l
     return done
 
 
-def _flag_slippage(unit: Unit, year: int, result: dict, overall_before: int | None, slipped: list[dict]) -> int:
-    detail = {
+def ready_notice(unit, year: int, measure: Measure, codes: list[str], task_id: int) -> dict[str, Any]:
+    """The 可以办结 notice of a measure whose linked indicators now pass (keyword arguments of `enqueue`)."""
+    return dict(
+        kind="indicators_ready", key=f"indicators_ready:unit={unit.id}:year={year}:measure={measure.id}",
+        subject=_("【可以办结】%(measure)s · %(county)s", measure=measure.label, county=unit.name),
+        body=_("%(county)s%(year)s年督导评估中，本措施关联的指标（%(codes)s）已全部达标，可以附上评估结果作为佐证，报送办结。",
+               county=unit.name, year=year, codes=_("、").join(codes)),
+        link=_link("indicators.task_panel", task_id=task_id), task_id=task_id,
+        data={"unit_id": unit.id, "year": year, "measure_id": measure.id, "codes": codes})
+
+
+def reopen_comment(unit, year: int, passed_in: int, failing: list[str]) -> str:
+    """The reason recorded on a task reopened because its linked indicators slipped."""
+    return _("指标滑坡：%(county)s%(year)s年督导评估中关联指标%(codes)s未达标（%(passed_in)s年评估时已达标），任务重新打开。",
+             county=unit.name, year=year, codes=_("、").join(failing), passed_in=passed_in)
+
+
+def slippage_detail(year: int, result: dict, overall_before: int | None, slipped: list[dict]) -> dict[str, Any]:
+    """What a slippage CountyFlag records."""
+    return {
         "year": year, "overall_passed_in": overall_before, "overall_pass": result["pass"] is True,
         "aspects": {a: body.get("pass") for a, body in result.get("aspects", {}).items()},
         "measures": slipped, "reopened_tasks": [t for m in slipped for t in m["reopened_tasks"]],
     }
+
+
+def slippage_notice(unit, year: int, slipped: list[dict], flag_id: int) -> dict[str, Any]:
+    """The supervisors' 滑坡 notice (keyword arguments of `enqueue`)."""
+    what = _("、").join(_("（%(number)s）%(title)s", number=m["measure"], title=m["measure_title"])
+                        for m in slipped) or _("县域整体评估结论")
+    return dict(kind="slippage", key=f"slippage:unit={unit.id}:year={year}",
+                subject=_("【滑坡】%(county)s%(year)s年督导评估出现滑坡", county=unit.name, year=year),
+                body=_("%(county)s%(year)s年评估未达标，此前已达标的内容出现滑坡：%(what)s。请跟进（约谈、整改）。",
+                       county=unit.name, year=year, what=what),
+                link=_link("indicators.county_year", code=unit.code, year=year), data={"flag_id": flag_id})
+
+
+def _flag_slippage(unit: Unit, year: int, result: dict, overall_before: int | None, slipped: list[dict]) -> int:
+    detail = slippage_detail(year, result, overall_before, slipped)
     flag = db.session.scalar(select(CountyFlag).where(CountyFlag.unit_id == unit.id, CountyFlag.kind == SLIPPAGE,
                                                       CountyFlag.year == year))
     if flag is None:
-        flag = CountyFlag(unit_id=unit.id, kind=SLIPPAGE, year=year, detail=detail, created_at=utcnow())
-        db.session.add(flag)
+        # ON CONFLICT DO NOTHING: an evaluation of the same county-year running at the same time may insert it first
+        added = db.session.execute(insert_ignore(CountyFlag.__table__).values(
+            unit_id=unit.id, kind=SLIPPAGE, year=year, detail=detail, created_at=utcnow())).rowcount
+        flag = db.session.scalar(select(CountyFlag).where(CountyFlag.unit_id == unit.id, CountyFlag.kind == SLIPPAGE,
+                                                          CountyFlag.year == year))
+        if not added and flag.resolved_at is None:
+            detail["reopened_tasks"] = sorted(set(flag.detail.get("reopened_tasks", [])) | set(detail["reopened_tasks"]))
+            flag.detail = detail
     elif flag.resolved_at is None:
         detail["reopened_tasks"] = sorted(set(flag.detail.get("reopened_tasks", [])) | set(detail["reopened_tasks"]))
         flag.detail = detail
     db.session.flush()
-    what = "、".join(f"（{m['measure']}）{m['measure_title']}" for m in slipped) or "县域整体评估结论"
-    enqueue(users_with_role("supervisor"), kind="slippage", key=f"slippage:unit={unit.id}:year={year}",
-            subject=f"【滑坡】{unit.name}{year}年督导评估出现滑坡",
-            body=f"{unit.name}{year}年评估未达标，此前已达标的内容出现滑坡：{what}。请跟进（约谈、整改）。",
-            link=_link("indicators.county_year", code=unit.code, year=year), data={"flag_id": flag.id})
+    enqueue(users_with_role("supervisor"), **slippage_notice(unit, year, slipped, flag.id))
     return flag.id
 
 
@@ -258,12 +307,12 @@ def _link(endpoint: str, **values) -> str:
 
 
 # ── county-level entries ────────────────────────────────────────────────────────────────────
-TRUE_WORDS = {"true", "1", "是", "yes", "y", "有", "达标", "符合", "已达标", "发生"}
-FALSE_WORDS = {"false", "0", "否", "no", "n", "无", "未达标", "不符合", "未发生"}
+TRUE_WORDS = {"true", "1", "是", "yes", "y", "有", "达标", "符合", "已达标", "发生"}  # i18n: data
+FALSE_WORDS = {"false", "0", "否", "no", "n", "无", "未达标", "不符合", "未发生"}  # i18n: data
 #: (lowest, highest, whole numbers only) by the indicator's unit; codes may override
-RANGES_BY_UNIT = {"%": (0, 100, False), "级": (1, 4, True), "比率": (0, 1, False)}
+RANGES_BY_UNIT = {"%": (0, 100, False), "级": (1, 4, True), "比率": (0, 1, False)}  # i18n: data
 RANGE_OVERRIDES = {"G8": (0, 500, False)}  # teachers may earn more than civil servants: over 100 %
-LEVEL_WORDS = {"primary": "primary", "小学": "primary", "junior": "junior", "初中": "junior"}
+LEVEL_WORDS = {"primary": "primary", "小学": "primary", "junior": "junior", "初中": "junior"}  # i18n: data
 
 
 def entry_range(ind: Indicator) -> tuple[float, float | None, bool]:
@@ -272,23 +321,24 @@ def entry_range(ind: Indicator) -> tuple[float, float | None, bool]:
 
 def _entry_number(ind: Indicator, raw: Any, label: str = "") -> float | int:
     if isinstance(raw, bool):
-        raise Invalid(f"{ind.code}{label} 应填写数值。")
+        raise Invalid(_("%(code)s%(label)s 应填写数值。", code=ind.code, label=label))
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:
-        text = str(raw).strip().replace(",", "").rstrip("%％")
+        text = str(raw).strip().replace(",", "").rstrip("%％")  # i18n: data
         try:
             value = float(text)
         except ValueError:
-            raise Invalid(f"{ind.code}{label} 应填写数值，收到“{raw}”。") from None
+            raise Invalid(_("%(code)s%(label)s 应填写数值，收到“%(raw)s”。", code=ind.code, label=label, raw=raw)) from None
     if not math.isfinite(value):
-        raise Invalid(f"{ind.code}{label} 应填写数值。")
+        raise Invalid(_("%(code)s%(label)s 应填写数值。", code=ind.code, label=label))
     low, high, whole = entry_range(ind)
     if whole and not value.is_integer():
-        raise Invalid(f"{ind.code}{label} 应为整数。")
+        raise Invalid(_("%(code)s%(label)s 应为整数。", code=ind.code, label=label))
     if value < low or (high is not None and value > high):
-        span = f"{low}–{high}" if high is not None else f"不小于 {low}"
-        raise Invalid(f"{ind.code}{label} 超出范围（{span} {ind.unit}），收到 {raw}。")
+        span = f"{low}–{high}" if high is not None else _("不小于 %(low)s", low=low)
+        raise Invalid(_("%(code)s%(label)s 超出范围（%(span)s %(unit)s），收到 %(raw)s。", code=ind.code, label=label,
+                        span=span, unit=ind.unit, raw=raw))
     return int(value) if value.is_integer() else value
 
 
@@ -302,17 +352,17 @@ def parse_entry_value(ind: Indicator, raw: Any) -> Any:
             return True
         if text in FALSE_WORDS:
             return False
-        raise Invalid(f"{ind.code} 应填写“是”或“否”，收到“{raw}”。")
+        raise Invalid(_("%(code)s 应填写“是”或“否”，收到“%(raw)s”。", code=ind.code, raw=raw))
     if not ind.per_level:
         return _entry_number(ind, raw)
     if isinstance(raw, dict):
         parts = raw
-    elif re.search(r"[=:：]", str(raw)):
+    elif re.search(r"[=:：]", str(raw)):  # i18n: data
         parts = {}
-        for piece in filter(None, re.split(r"[,，;；\s]+", str(raw).strip())):
-            match = re.fullmatch(r"([^=:：]+)[=:：](.*)", piece)
+        for piece in filter(None, re.split(r"[,，;；\s]+", str(raw).strip())):  # i18n: data
+            match = re.fullmatch(r"([^=:：]+)[=:：](.*)", piece)  # i18n: data
             if match is None:
-                raise Invalid(f"{ind.code} 应写成“小学=100,初中=95”，收到“{raw}”。")
+                raise Invalid(_("%(code)s 应写成“小学=100,初中=95”，收到“%(raw)s”。", code=ind.code, raw=raw))
             parts[match[1].strip()] = match[2].strip()
     else:
         parts = {lvl: raw for lvl in ind.thresholds}
@@ -320,11 +370,11 @@ def parse_entry_value(ind: Indicator, raw: Any) -> Any:
     for key, val in parts.items():
         lvl = LEVEL_WORDS.get(str(key).strip().lower())
         if lvl is None or lvl not in ind.thresholds:
-            raise Invalid(f"{ind.code} 的学段应为 小学/初中（primary/junior），收到“{key}”。")
-        out[lvl] = _entry_number(ind, val, f"（{LEVEL_LABELS[lvl]}）")
+            raise Invalid(_("%(code)s 的学段应为 小学/初中（primary/junior），收到“%(key)s”。", code=ind.code, key=key))
+        out[lvl] = _entry_number(ind, val, _("（%(level)s）", level=LEVEL_LABELS[lvl]))
     missing = [LEVEL_LABELS[lvl] for lvl in ind.thresholds if lvl not in out]
     if missing:
-        raise Invalid(f"{ind.code} 还需填写：{'、'.join(missing)}。")
+        raise Invalid(_("%(code)s 还需填写：%(levels)s。", code=ind.code, levels=_("、").join(missing)))
     return out
 
 
@@ -345,19 +395,19 @@ def set_entry(unit: Unit, year: Any, code: str, raw: Any, note: str = "", actor=
     _require_county(unit)
     year = check_year(year)
     if not can_act_for_county(actor, unit):
-        raise Forbidden(f"只有系统管理员、督学或{unit.name}的经办人可以填报{unit.name}的指标。")
+        raise Forbidden(_("只有系统管理员、督学或%(county)s的经办人可以填报%(county)s的指标。", county=unit.name))
     catalog = catalog or store.current_catalog()
     ind = catalog.by_code.get((code or "").strip())
     if ind is None:
-        raise Invalid(f"没有指标“{code}”。")
+        raise Invalid(_("没有指标“%(code)s”。", code=code))
     if ind.aspect == "resource" or ind.scope != "county":
-        raise Invalid(f"{ind.code} 由学校数据计算，不能填报。")
+        raise Invalid(_("%(code)s 由学校数据计算，不能填报。", code=ind.code))
     entry = db.session.scalar(select(CountyEntry).where(CountyEntry.unit_id == unit.id, CountyEntry.year == year,
                                                         CountyEntry.code == ind.code))
     blank = raw is None or (isinstance(raw, str) and not raw.strip()) or (
         isinstance(raw, dict) and all(v in (None, "") for v in raw.values()))
     if blank and entry is None:
-        raise Invalid(f"请填写 {ind.code} {ind.name} 的数值。")
+        raise Invalid(_("请填写 %(code)s %(name)s 的数值。", code=ind.code, name=ind.name))
     value = None if blank else parse_entry_value(ind, raw)
     now = utcnow()
     if entry is None:
@@ -453,24 +503,27 @@ def attach_evaluation(task: Task, actor) -> Evidence:
     from workflows import lifecycle
 
     if not (actor.has_role("unit") and actor.unit_id == task.unit_id):
-        raise Forbidden(f"只有{task.unit.name}的经办人可以附上评估结果。")
+        raise Forbidden(_("只有%(unit)s的经办人可以附上评估结果。", unit=task.unit.name))
     if task.status not in ("in_progress", "returned"):
-        raise Conflict(f"任务当前状态为“{lifecycle.STATE_LABELS[task.status]}”，不能添加佐证材料"
-                       + ("（请先签收）。" if task.status == "assigned" else "。"))
+        state = str(lifecycle.STATE_LABELS[task.status])
+        raise Conflict(_("任务当前状态为“%(state)s”，不能添加佐证材料（请先签收）。", state=state) if task.status == "assigned"
+                       else _("任务当前状态为“%(state)s”，不能添加佐证材料。", state=state))
     codes = list(task.measure.indicators or [])
     if not codes or task.unit.kind_value != "county":
-        raise Conflict("本任务的措施没有关联县域评估指标。")
+        raise Conflict(_("本任务的措施没有关联县域评估指标。"))
     evaluation = store.latest_evaluation(task.unit_id)
     if evaluation is None:
-        raise Conflict(f"{task.unit.name}尚无督导评估结果。")
+        raise Conflict(_("%(unit)s尚无督导评估结果。", unit=task.unit.name))
     if links.codes_verdict(evaluation.result, codes) is not True:
-        raise Conflict(f"{task.unit.name}{evaluation.year}年评估中，本措施关联的指标尚未全部达标，不能作为办结佐证。")
+        raise Conflict(_("%(unit)s%(year)s年评估中，本措施关联的指标尚未全部达标，不能作为办结佐证。", unit=task.unit.name,
+                         year=evaluation.year))
     existing = _attached(task, evaluation)
     if existing is not None:
         return existing
-    name = f"{evaluation.year}年{task.unit.name}督导评估结果（关联指标 {'、'.join(codes)} 达标）"
+    name = _("%(year)s年%(unit)s督导评估结果（关联指标 %(codes)s 达标）", year=evaluation.year, unit=task.unit.name,
+             codes=_("、").join(codes))
     item = Evidence(task_id=task.id, uploader_id=actor.id, filename=name[:255], sha256=None, kind="evaluation",
-                    note=f"系统根据{evaluation.year}年评估结果生成", data=_summary(evaluation, codes),
+                    note=_("系统根据%(year)s年评估结果生成", year=evaluation.year), data=_summary(evaluation, codes),
                     created_at=utcnow())
     db.session.add(item)
     _audit(task, actor, "evidence", comment=name, data={"evaluation_id": evaluation.id, "year": evaluation.year})
@@ -480,7 +533,7 @@ def attach_evaluation(task: Task, actor) -> Evidence:
 
 def resolve_flag(flag: CountyFlag, actor) -> CountyFlag:
     if not actor.has_role("supervisor", "admin"):
-        raise Forbidden("只有督学或系统管理员可以标记为已处理。")
+        raise Forbidden(_("只有督学或系统管理员可以标记为已处理。"))
     if flag.resolved_at is None:
         flag.resolved_at, flag.resolved_by_id = utcnow(), actor.id
         db.session.flush()

@@ -6,8 +6,11 @@ each stored evaluation records.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from tracker.clock import utcnow
@@ -16,7 +19,7 @@ from tracker.extensions import db
 from tracker.indicators.catalog import DEFAULT_PATH, Catalog, CatalogError, load_catalog
 from tracker.indicators.models import CountyEvaluation, IndicatorDef, IndicatorSetting
 
-ORIGIN = "指标目录"
+ORIGIN = _l("指标目录")
 
 
 # ── catalog ─────────────────────────────────────────────────────────────────────────────────
@@ -122,7 +125,7 @@ def load_catalog_into_db(path=None, actor=None) -> dict[str, Any]:
     try:
         catalog = load_catalog(path)
     except (CatalogError, OSError) as exc:
-        raise Invalid(f"指标目录文件有误：{exc}") from None
+        raise Invalid(_("指标目录文件有误：%(error)s", error=exc)) from None
     revision = save_catalog(catalog, actor)
     return {"indicators": len(catalog.indicators), "version": catalog.version, "revision": revision,
             "uncertain": [i.code for i in catalog.indicators if i.uncertain] + [f"rules.{u}" for u in catalog.rules.uncertain]}
@@ -130,14 +133,14 @@ def load_catalog_into_db(path=None, actor=None) -> dict[str, Any]:
 
 def _editable(actor) -> None:
     if actor is not None and not actor.has_role("admin"):
-        raise Forbidden("只有系统管理员可以修改指标目录。")
+        raise Forbidden(_("只有系统管理员可以修改指标目录。"))
 
 
 def _validated(data: dict[str, Any]) -> Catalog:
     try:
         return Catalog.from_dict(data, origin=ORIGIN)
     except CatalogError as exc:
-        raise Invalid(f"修改未保存：指标目录校验未通过（{exc}）") from None
+        raise Invalid(_("修改未保存：指标目录校验未通过（%(error)s）", error=exc)) from None
 
 
 def _base_dict() -> dict[str, Any]:
@@ -152,17 +155,17 @@ def update_indicator(code: str, changes: dict[str, Any], actor=None) -> Catalog:
     _editable(actor)
     unknown = sorted(set(changes) - set(INDICATOR_FIELDS))
     if unknown:
-        raise Invalid(f"不能修改字段：{', '.join(unknown)}")
+        raise Invalid(_("不能修改字段：%(fields)s", fields=", ".join(unknown)))
     data = _base_dict()
     item = next((i for i in data["indicators"] if i["code"] == code), None)
     if item is None:
-        raise Invalid(f"没有指标“{code}”。")
+        raise Invalid(_("没有指标“%(code)s”。", code=code))
     for key, value in changes.items():
         item[key] = {**item.get(key, {}), **value} if key in ("thresholds", "cv_limit") else value
     catalog = _validated(data)
     ind = catalog.by_code[code]
     if any(v < 0 for v in ([ind.threshold] if ind.threshold is not None else []) + list(ind.thresholds.values())):
-        raise Invalid(f"修改未保存：{code} 的标准值不能为负数。")
+        raise Invalid(_("修改未保存：%(code)s 的标准值不能为负数。", code=code))
     save_catalog(catalog, actor)
     return catalog
 
@@ -175,7 +178,7 @@ def update_rules(changes: dict[str, Any], actor=None) -> Catalog:
     _editable(actor)
     unknown = sorted(set(changes) - set(RULE_FIELDS))
     if unknown:
-        raise Invalid(f"不能修改规则字段：{', '.join(unknown)}")
+        raise Invalid(_("不能修改规则字段：%(fields)s", fields=", ".join(unknown)))
     data = _base_dict()
     data["rules"] = {**data["rules"], **changes}
     catalog = _validated(data)
@@ -201,26 +204,76 @@ def evaluations_of(unit_id: int) -> list[CountyEvaluation]:
                                    .order_by(CountyEvaluation.year)))
 
 
-def save_evaluation(unit_id: int, year: int, result: dict, revision: int) -> tuple[CountyEvaluation, dict | None]:
-    """Insert or recompute in place; returns the row and the result it replaced (None if new)."""
-    row = get_evaluation(unit_id, year)
-    previous = None
-    if row is None:
-        row = CountyEvaluation(unit_id=unit_id, year=year)
-        db.session.add(row)
+def evaluation_values(result: dict, revision: int) -> dict[str, Any]:
+    """The stored columns of an evaluation besides unit and year."""
+    return {"result": result, "passed": result["pass"] is True, "assessable": bool(result.get("assessable")),
+            "catalog_version": revision, "computed_at": utcnow()}
+
+
+def upsert_evaluation_stmt():
+    """``INSERT … ON CONFLICT (unit_id, year) DO UPDATE`` of county_evaluations for the session's dialect."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
     else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(CountyEvaluation.__table__)
+    return stmt.on_conflict_do_update(index_elements=["unit_id", "year"], set_={
+        c: stmt.excluded[c] for c in ("result", "passed", "assessable", "catalog_version", "computed_at")})
+
+
+def save_evaluation(unit_id: int, year: int, result: dict, revision: int) -> tuple[CountyEvaluation, dict | None]:
+    """Insert or recompute in place; returns the row and the result it replaced (None if new).
+
+    A new row goes in with ``INSERT … ON CONFLICT DO UPDATE``: two evaluations of the same county-year
+    running at the same time both see no row, and the second then recomputes the first one's row in
+    place instead of failing on the unique key (unit_id, year).
+    """
+    row = get_evaluation(unit_id, year)
+    values = evaluation_values(result, revision)
+    if row is not None:
         previous = row.result
-    row.result, row.passed = result, result["pass"] is True
-    row.assessable = bool(result.get("assessable"))
-    row.catalog_version, row.computed_at = revision, utcnow()
-    db.session.flush()
-    return row, previous
+        for key, value in values.items():
+            setattr(row, key, value)
+        db.session.flush()
+        return row, previous
+    db.session.execute(upsert_evaluation_stmt().values(unit_id=unit_id, year=year, **values))
+    row = db.session.scalar(select(CountyEvaluation).where(CountyEvaluation.unit_id == unit_id,
+                                                           CountyEvaluation.year == year)
+                            .execution_options(populate_existing=True))
+    return row, None
 
 
 # ── reading for pages ───────────────────────────────────────────────────────────────────────
-LEVEL_LABELS = {"primary": "小学", "junior": "初中"}
-ASPECT_LABELS = {"resource": "资源配置", "guarantee": "政府保障程度", "quality": "教育质量",
-                 "recognition": "社会认可度", "veto": "一票否决"}
+class Labels(Mapping):
+    """code → label, translated each time it is read (a plain ``str``: safe to join, compare and serialise)."""
+
+    def __init__(self, labels: dict[str, Any]):
+        self._labels = labels
+
+    def __getitem__(self, key: str) -> str:
+        return str(self._labels[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+
+LEVEL_LABELS = Labels({"primary": _l("小学"), "junior": _l("初中")})
+ASPECT_LABELS = Labels({"resource": _l("资源配置"), "guarantee": _l("政府保障程度"), "quality": _l("教育质量"),
+                        "recognition": _l("社会认可度"), "veto": _l("一票否决")})
+#: school types (the keys are data: stored, imported and used as threshold keys) as the reader sees them
+SCHOOL_TYPE_LABELS = Labels({
+    "小学": _l("小学"), "初中": _l("初中"), "九年一贯制": _l("九年一贯制"),  # i18n: data
+    "完全中学": _l("完全中学"), "十二年一贯制": _l("十二年一贯制"), "教学点": _l("教学点"),  # i18n: data
+    "特殊教育": _l("特殊教育"), "职业学校": _l("职业学校"),  # i18n: data
+})
+
+
+def key_label(key: str) -> str:
+    """A school level (primary, junior) or a school type in the reader's language; anything else unchanged."""
+    return LEVEL_LABELS.get(key) or SCHOOL_TYPE_LABELS.get(key) or key
 
 
 def _gap(value, threshold, comparison: str) -> tuple[float, float] | None:
@@ -237,8 +290,9 @@ def gap_list(result: dict, catalog: Catalog) -> list[dict[str, Any]]:
     for g in result.get("gaps", []):
         school = g["kind"] == "school"
         gaps.append({
-            "kind": "学校指标" if school else "差异系数", "level": LEVEL_LABELS.get(g["level"], ""),
-            "school": f"{g['school_name']}（{g['school_code']}）" if school else "",
+            "type": "school" if school else "cv",
+            "kind": _("学校指标") if school else _("差异系数"), "level": LEVEL_LABELS.get(g["level"], ""),
+            "school": _("%(name)s（%(code)s）", name=g["school_name"], code=g["school_code"]) if school else "",
             "code": g["indicator"], "name": names.get(g["indicator"], ""), "value": g["value"],
             "standard": g.get("threshold", g.get("limit")), "gap": g["gap"], "ratio": g["gap_ratio"],
             "below_floor": g.get("below_floor"),
@@ -254,9 +308,10 @@ def gap_list(result: dict, catalog: Catalog) -> list[dict[str, Any]]:
                 for s in item["schools"]:
                     if s.get("pass") is False:
                         gap = _gap(s["value"], s["threshold"], comparison)
-                        gaps.append({**base, "kind": f"学校（{ASPECT_LABELS[aspect]}）",
+                        gaps.append({**base, "type": "school_item",
+                                     "kind": _("学校（%(aspect)s）", aspect=ASPECT_LABELS[aspect]),
                                      "level": LEVEL_LABELS.get(s.get("level") or "", ""),
-                                     "school": f"{s['name']}（{s['code']}）", "value": s["value"],
+                                     "school": _("%(name)s（%(code)s）", name=s["name"], code=s["code"]), "value": s["value"],
                                      "standard": s["threshold"], "gap": gap and gap[0], "ratio": gap and gap[1]})
                 continue
             values = item["value"] if isinstance(item.get("value"), dict) else {"": item.get("value")}
@@ -265,8 +320,9 @@ def gap_list(result: dict, catalog: Catalog) -> list[dict[str, Any]]:
                 gap = _gap(value, thresholds.get(lvl), comparison)
                 if gap is not None and gap[0] <= 0 and comparison != "lt":
                     continue  # the other level of a per-level item that passes
-                standard = thresholds.get(lvl) if comparison != "bool" else ("不得发生" if aspect == "veto" else "是")
-                gaps.append({**base, "kind": f"县级指标（{ASPECT_LABELS[aspect]}）", "level": LEVEL_LABELS.get(lvl, ""),
+                standard = thresholds.get(lvl) if comparison != "bool" else (_("不得发生") if aspect == "veto" else _("是"))
+                gaps.append({**base, "type": "county", "kind": _("县级指标（%(aspect)s）", aspect=ASPECT_LABELS[aspect]),
+                             "level": LEVEL_LABELS.get(lvl, ""),
                              "school": "", "value": value, "standard": standard,
                              "gap": gap and gap[0], "ratio": gap and gap[1]})
     gaps.sort(key=lambda g: (g["ratio"] is None, -(g["ratio"] or 0)))

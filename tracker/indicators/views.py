@@ -9,14 +9,17 @@ import io
 import math
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from tracker.clock import today
 from tracker.errors import ServiceError
 from tracker.extensions import db
+from tracker.i18n import current_language
+from tracker.indicators import charts, store
 from tracker.indicators import operations as ops
-from tracker.indicators import store
 from tracker.indicators.forms import EntryForm, PostForm, UploadForm, parse_indicator_edit, parse_rules_edit
 from tracker.indicators.models import CountyEntryFile, CountyFlag
 from tracker.indicators.schooldata import COLUMNS, IMPORT_TYPES, RowError, SchoolDataInvalid, template_workbook
@@ -36,15 +39,21 @@ def ind_num(value, digits: int = 2) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "是" if value else "否"
+        return _("是") if value else _("否")
     if isinstance(value, dict):
-        return "；".join(f"{store.LEVEL_LABELS.get(k, k)} {ind_num(v, digits)}" for k, v in value.items())
+        return _("；").join(f"{store.key_label(k)} {ind_num(v, digits)}" for k, v in value.items())
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return "—"
         text = f"{value:,.{digits}f}"
         return text.rstrip("0").rstrip(".") if "." in text else text
     return str(value)
+
+
+@bp.app_template_filter("key_label")
+def key_label(value: str) -> str:
+    """A school level or school type key (primary, 九年一贯制 …) in the reader's language."""
+    return store.key_label(value)
 
 
 @bp.app_template_global("indicator_task_status")
@@ -65,6 +74,11 @@ def _county_or_404(code: str) -> Unit:
     if unit is None or not ops.can_view_county(current_user, unit):
         abort(404)
     return unit
+
+
+def _sentences(parts) -> str:
+    """Sentences of one message: run together in Chinese, spaced in English."""
+    return ("" if current_language() == "zh" else " ").join(str(p) for p in parts)
 
 
 def _failed(exc: Exception, target: str):
@@ -102,9 +116,11 @@ def county(code: str):
 @login_required
 def county_year(code: str, year: int):
     unit = _county_or_404(code)
-    return render_template("indicators/county.html", **store.county_year_page(unit, year), form=PostForm(),
+    page = store.county_year_page(unit, year)
+    return render_template("indicators/county.html", **page, form=PostForm(),
                            may_act=ops.can_act_for_county(current_user, unit), levels=store.LEVEL_LABELS,
-                           aspects=store.ASPECT_LABELS)
+                           aspects=store.ASPECT_LABELS,
+                           charts=charts.year_charts(unit, year, page["result"], page["catalog"]))
 
 
 @bp.route("/counties/<code>/<int:year>/evaluate", methods=["POST"])
@@ -118,12 +134,14 @@ def evaluate(code: str, year: int):
     except ServiceError as exc:
         return _failed(exc, target)
     db.session.commit()
-    said = [f"已重新评估：{'达标' if row.passed else '未达标'}。"]
+    said = [_("已重新评估：%(verdict)s。", verdict=_("达标") if row.passed else _("未达标"))]
     if row.effects["ready"]:
-        said.append(f"{len(row.effects['ready'])} 条措施的关联指标已达标，已通知可以办结。")
+        said.append(ngettext("%(num)d 条措施的关联指标已达标，已通知可以办结。",
+                             "%(num)d 条措施的关联指标已达标，已通知可以办结。", len(row.effects["ready"])))
     if row.effects["reopened"]:
-        said.append(f"因指标滑坡重新打开 {len(row.effects['reopened'])} 项已办结任务。")
-    flash("".join(said), "success")
+        said.append(ngettext("因指标滑坡重新打开 %(num)d 项已办结任务。", "因指标滑坡重新打开 %(num)d 项已办结任务。",
+                             len(row.effects["reopened"])))
+    flash(_sentences(said), "success")
     return redirect(target)
 
 
@@ -132,7 +150,8 @@ def evaluate(code: str, year: int):
 def trend(code: str):
     unit = _county_or_404(code)
     return render_template("indicators/trend.html", **store.trend(unit), levels=store.LEVEL_LABELS,
-                           codes=[f"R{i}" for i in range(1, 8)], aspects=store.ASPECT_LABELS)
+                           codes=[f"R{i}" for i in range(1, 8)], aspects=store.ASPECT_LABELS,
+                           charts=charts.trend_charts(unit, store.current_catalog()))
 
 
 @bp.route("/counties/<code>/<int:year>/entries", methods=["GET", "POST"])
@@ -144,7 +163,7 @@ def entries(code: str, year: int):
     if request.method == "POST":
         form = EntryForm()
         if not form.validate_on_submit():
-            flash("；".join(e for errs in form.errors.values() for e in errs) or "表单无效，请重试。", "danger")
+            flash(_("；").join(str(e) for errs in form.errors.values() for e in errs) or _("表单无效，请重试。"), "danger")
             return redirect(target)
         ind = catalog.by_code.get(form.code.data) or abort(400)
         try:
@@ -153,10 +172,11 @@ def entries(code: str, year: int):
         except ServiceError as exc:
             return _failed(exc, f"{target}#{ind.code}")
         db.session.commit()
-        said = f"已保存 {ind.code} {ind.name}。"
+        said = [_("已保存 %(code)s %(name)s。", code=ind.code, name=ind.name)]
         if done["evaluation"] is not None:
-            said += f"已按新数值重新评估：{'达标' if done['evaluation'].passed else '未达标'}。"
-        flash(said, "success")
+            said.append(_("已按新数值重新评估：%(verdict)s。",
+                          verdict=_("达标") if done["evaluation"].passed else _("未达标")))
+        flash(_sentences(said), "success")
         return redirect(f"{target}#{ind.code}")
     return render_template("indicators/entries.html", unit=unit, year=year, items=ops.enterable(catalog),
                            entries=ops.entries_with_files(unit, year), aspects=store.ASPECT_LABELS,
@@ -203,9 +223,12 @@ def upload():
             problems = [RowError(None, "", "", str(exc))]
         else:
             db.session.commit()
-            flash(f"已导入 {result['rows']} 所学校的 {result['year']} 年数据，并重新评估了相关县市。", "success")
+            flash(ngettext("已导入 %(num)d 所学校的 %(year)s 年数据，并重新评估了相关县市。",
+                           "已导入 %(num)d 所学校的 %(year)s 年数据，并重新评估了相关县市。", result["rows"],
+                           year=result["year"]), "success")
     elif request.method == "POST":
-        problems = [RowError(None, getattr(form, k).label.text, "", "；".join(v)) for k, v in form.errors.items()]
+        problems = [RowError(None, str(getattr(form, k).label.text), "", _("；").join(str(e) for e in v))
+                    for k, v in form.errors.items()]
     return render_template("indicators/upload.html", form=form, problems=problems, result=result,
                            types=IMPORT_TYPES, columns=COLUMNS), 422 if problems else 200
 
@@ -214,7 +237,7 @@ def upload():
 @login_required
 def template():
     return send_file(io.BytesIO(template_workbook(today().year)), mimetype=XLSX_MIME, as_attachment=True,
-                     download_name="学校数据导入模板.xlsx", max_age=0)
+                     download_name=_("学校数据导入模板.xlsx"), max_age=0)
 
 
 # ── catalog ─────────────────────────────────────────────────────────────────────────────────
@@ -235,7 +258,7 @@ def catalog_rules():
     except ServiceError as exc:
         return _failed(exc, target)
     db.session.commit()
-    flash("已保存资源配置规则。已存储的评估结果需重新评估后才按新规则计算。", "success")
+    flash(_("已保存资源配置规则。已存储的评估结果需重新评估后才按新规则计算。"), "success")
     return redirect(target)
 
 
@@ -250,7 +273,7 @@ def catalog_edit(code: str):
     except ServiceError as exc:
         return _failed(exc, target)
     db.session.commit()
-    flash(f"已保存 {code} 的标准值。已存储的评估结果需重新评估后才按新标准计算。", "success")
+    flash(_("已保存 %(code)s 的标准值。已存储的评估结果需重新评估后才按新标准计算。", code=code), "success")
     return redirect(target)
 
 
@@ -268,7 +291,7 @@ def resolve_flag(flag_id: int):
     _posted()
     ops.resolve_flag(flag, current_user)
     db.session.commit()
-    flash("已标记为已处理。", "success")
+    flash(_("已标记为已处理。"), "success")
     return redirect(url_for("indicators.flags"))
 
 
@@ -291,5 +314,5 @@ def attach(task_id: int):
     except ServiceError as exc:
         return _failed(exc, url_for("indicators.task_panel", task_id=task.id))
     db.session.commit()
-    flash(f"已附上佐证：{item.filename}。", "success")
+    flash(_("已附上佐证：%(name)s。", name=item.filename), "success")
     return redirect(url_for("tasks.detail", task_id=task.id))

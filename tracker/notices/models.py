@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -12,7 +13,8 @@ from tracker.units.models import Unit
 
 #: webhook payload styles understood by notifications.channels.WebhookChannel
 WEBHOOK_FLAVORS = ("dingtalk", "wecom", "generic")
-WEBHOOK_FLAVOR_LABELS = {"dingtalk": "钉钉群机器人", "wecom": "企业微信群机器人", "generic": "通用 JSON（HMAC 签名）"}
+WEBHOOK_FLAVOR_LABELS = {"dingtalk": _l("钉钉群机器人"), "wecom": _l("企业微信群机器人"),
+                         "generic": _l("通用 JSON（HMAC 签名）")}
 
 
 class Notification(db.Model):

@@ -11,6 +11,7 @@ Two entry points:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -91,12 +92,44 @@ def enqueue(user_ids: list[int], *, kind: str, key: str, subject: str, body: str
 
         db.session.rollback()
         raise Conflict(STALE_MESSAGE) from None
-    rows = [{"user_id": uid, "channel": channel, "kind": kind, "key": key, "subject": subject[:300], "body": body, "link": link[:300],
-                 "task_id": task_id, "data": data or {}, "created_at": now, "attempts": 0, "last_error": "",
-                 "status": "sent" if channel == INAPP else "pending",
-                 "sent_at": now if channel == INAPP else None, "next_attempt_at": None if channel == INAPP else now}
+    return insert_rows(notice_rows(user_ids, kind=kind, key=key, subject=subject, body=body, link=link,
+                                   task_id=task_id, data=data, channel=channel, now=now))
+
+
+def notice_rows(user_ids: list[int], *, kind: str, key: str, subject: str, body: str = "", link: str = "",
+                task_id: int | None = None, data: dict | None = None, channel: str = "inapp",
+                now: datetime | None = None) -> list[dict]:
+    """The rows `enqueue` inserts (one per distinct user), for callers that insert many notices at once."""
+    now = now or utcnow()
+    return [{"user_id": uid, "channel": channel, "kind": kind, "key": key, "subject": subject[:300], "body": body,
+             "link": link[:300], "task_id": task_id, "data": data or {}, "created_at": now, "attempts": 0,
+             "last_error": "", "status": "sent" if channel == INAPP else "pending",
+             "sent_at": now if channel == INAPP else None, "next_attempt_at": None if channel == INAPP else now}
             for uid in dict.fromkeys(user_ids)]
-    return insert_rows(rows)
+
+
+def languages_of(user_ids: list[int]) -> dict[str, list[int]]:
+    """Recipients grouped by the language they chose (Chinese for everyone who never chose)."""
+    from tracker.i18n import DEFAULT, LANGUAGES
+
+    ids = list(dict.fromkeys(user_ids))
+    chosen = dict(db.session.execute(select(User.id, User.locale).where(User.id.in_(ids))).all()) if ids else {}
+    out: dict[str, list[int]] = {}
+    for uid in ids:
+        out.setdefault(chosen.get(uid) if chosen.get(uid) in LANGUAGES else DEFAULT, []).append(uid)
+    return out
+
+
+def enqueue_each_language(user_ids: list[int], notice: Callable[[], dict], **extra) -> int:
+    """`enqueue` a notice written in each recipient's language: `notice()` returns enqueue's keyword
+    arguments (kind, key, subject, body …) and is called once per language, in that language."""
+    from flask_babel import force_locale
+
+    added = 0
+    for language, ids in languages_of(user_ids).items():
+        with force_locale(language):
+            added += enqueue(ids, **notice(), **extra)
+    return added
 
 
 def system_user_id() -> int:
@@ -106,7 +139,7 @@ def system_user_id() -> int:
 
     found = db.session.scalar(select(User.id).where(User.username == SYSTEM_USERNAME))
     if found is None:
-        stmt = insert_ignore(User.__table__).values(username=SYSTEM_USERNAME, display_name="系统", role=Role.system,
+        stmt = insert_ignore(User.__table__).values(username=SYSTEM_USERNAME, display_name="系统", role=Role.system,  # i18n: data
                                                     password_hash="", active=True, created_at=utcnow())
         db.session.execute(stmt)
         found = db.session.scalar(select(User.id).where(User.username == SYSTEM_USERNAME))

@@ -3,6 +3,8 @@ the dead-letter list where an admin re-queues notices that could not be delivere
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select, update
 
@@ -15,12 +17,12 @@ from tracker.permissions import roles_required
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 PAGE_SIZE = 50
 KIND_LABELS = {
-    "reminder": "到期提醒", "overdue": "逾期通知", "escalation": "督办", "interview": "约谈提示",
-    "weekly_digest": "每周简报", "rollover": "年度任务", "submit": "报送", "verify": "办结", "return": "退回",
-    "extension_request": "延期申请", "extension_decision": "延期审批", "slippage": "滑坡",
+    "reminder": _l("到期提醒"), "overdue": _l("逾期通知"), "escalation": _l("督办"), "interview": _l("约谈提示"),
+    "weekly_digest": _l("每周简报"), "rollover": _l("年度任务"), "submit": _l("报送"), "verify": _l("办结"), "return": _l("退回"),
+    "extension_request": _l("延期申请"), "extension_decision": _l("延期审批"), "slippage": _l("滑坡"),
 }
-STATUS_LABELS = {"pending": "待发送", "sent": "已发送", "failed": "失败待重试", "dead": "已放弃"}
-CHANNEL_LABELS = {"inapp": "站内", "email": "邮件", "webhook": "Webhook"}
+STATUS_LABELS = {"pending": _l("待发送"), "sent": _l("已发送"), "failed": _l("失败待重试"), "dead": _l("已放弃")}
+CHANNEL_LABELS = {"inapp": _l("站内"), "email": _l("邮件"), "webhook": _l("Webhook")}
 
 
 def _unread_query(user_id: int):
@@ -114,7 +116,7 @@ def mark_all_read():
         Notification.user_id == current_user.id, Notification.channel == "inapp", Notification.read_at.is_(None))
         .values(read_at=utcnow()))
     db.session.commit()
-    flash(f"已将 {result.rowcount} 条通知标为已读。", "success")
+    flash(_("已将 %(num)d 条通知标为已读。", num=result.rowcount), "success")
     return redirect(url_for("notices.inbox"))
 
 
@@ -139,7 +141,7 @@ def preferences():
         pref.updated_at = utcnow()
         db.session.add(pref)
         db.session.commit()
-        flash("通知设置已保存。", "success")
+        flash(_("通知设置已保存。"), "success")
         return redirect(url_for("notices.preferences"))
     from tracker.scheduler.config import smtp_settings
 
@@ -166,5 +168,5 @@ def retry():
     ids = request.form.getlist("id", type=int)
     count = retry_dead(ids or None, utcnow())
     db.session.commit()
-    flash(f"已重新排队 {count} 条通知，将在下一分钟内发送。", "success")
+    flash(_("已重新排队 %(num)d 条通知，将在下一分钟内发送。", num=count), "success")
     return redirect(url_for("notices.dead_letters"))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -80,7 +81,9 @@ class Measure(db.Model):
 
     @property
     def label(self) -> str:
-        return f"（{self.number}）{self.title}" if not self.number[:1].isdigit() else f"{self.number} {self.title}"
+        if self.number[:1].isdigit():
+            return f"{self.number} {self.title}"
+        return _("（%(number)s）%(title)s", number=self.number, title=self.title)
 
 
 class MeasureUnit(db.Model):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from tracker.clock import today as clock_today
@@ -57,7 +58,8 @@ def _upsert_units(spec: PlanSpec, source: str) -> dict[str, Unit]:
     for us in spec.units:
         other = by_name.get(us.name)
         if other is not None and other.code != us.code:
-            problems.append(f"单位“{us.name}”在系统中的代码是“{other.code}”，文件中写作“{us.code}”")
+            problems.append(_("单位“%(name)s”在系统中的代码是“%(code)s”，文件中写作“%(file_code)s”", name=us.name,
+                              code=other.code, file_code=us.code))
             continue
         unit = existing.get(us.code)
         if unit is None:
@@ -66,7 +68,8 @@ def _upsert_units(spec: PlanSpec, source: str) -> dict[str, Unit]:
             existing[us.code] = unit
         else:
             if unit.kind_value != us.kind:
-                problems.append(f"单位“{us.name}”（{us.code}）在系统中是{unit.kind_label}，文件中的类别不同")
+                problems.append(_("单位“%(name)s”（%(code)s）在系统中是%(kind)s，文件中的类别不同", name=us.name,
+                                  code=us.code, kind=unit.kind_label))
                 continue
             unit.name, unit.aliases = us.name, sorted(set(unit.aliases or []) | set(us.aliases))
         by_name[us.name] = unit
@@ -117,8 +120,9 @@ def _sync_sections(plan: Plan, spec: PlanSpec, units: dict[str, Unit], source: s
         busy = set(db.session.scalars(select(Task.measure_id).join(TaskEvent, TaskEvent.task_id == Task.id)
                                       .where(Task.measure_id.in_([m.id for m in gone]))))
         if busy:
-            names = "、".join(f"（{m.number}）" for m in gone if m.id in busy)
-            raise PlanFileError(source, [f"措施{names}已有任务办理记录，不能从方案中删除；如需停止请由管理员撤销相关任务"])
+            names = _("、").join(f"（{m.number}）" for m in gone if m.id in busy)  # i18n: data (numbered as in the plan)
+            raise PlanFileError(source, [_("措施%(numbers)s已有任务办理记录，不能从方案中删除；如需停止请由管理员撤销相关任务",
+                                           numbers=names)])
         for m in gone:
             db.session.delete(m)
     out: dict[str, tuple[Measure, list[str]]] = {}
@@ -222,7 +226,7 @@ def _sync_tasks(plan: Plan, spec: PlanSpec, measures: dict[str, tuple[Measure, l
     return {"tasks": total, "created": created, "updated": updated, "removed": cancelled}
 
 
-IMPORT_CANCEL_NOTE = "方案修订：该单位不再承担此措施，任务撤销（办理记录保留）。"
+IMPORT_CANCEL_NOTE = "方案修订：该单位不再承担此措施，任务撤销（办理记录保留）。"  # i18n: data (stored, compared later)
 
 
 def _cancelled_by_import(task: Task) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from flask_babel import gettext as _
 
 from tracker.plans import xlsx
 from tracker.plans.spec import LOC, PlanFileError, PlanSpec, UnitSpec, parse_plan, spec_to_dict
@@ -15,7 +16,7 @@ class _LineLoader(yaml.SafeLoader):
 
 def _construct_mapping(loader, node, deep=False):
     mapping = yaml.SafeLoader.construct_mapping(loader, node, deep=True)
-    mapping[LOC] = f"第{node.start_mark.line + 1}行"
+    mapping[LOC] = _("第%(line)d行", line=node.start_mark.line + 1)
     return mapping
 
 
@@ -27,8 +28,9 @@ def load_yaml(text: str, source: str) -> PlanSpec:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 — a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"第{mark.line + 1}行第{mark.column + 1}列" if mark else ""
-        raise PlanFileError(source, [f"{where} YAML 格式错误：{getattr(exc, 'problem', exc)}"]) from None
+        where = _("第%(line)d行第%(column)d列", line=mark.line + 1, column=mark.column + 1) if mark else ""
+        raise PlanFileError(source, [_("%(place)s YAML 格式错误：%(problem)s", place=where,
+                                       problem=getattr(exc, "problem", exc))]) from None
     return parse_plan(data, source)
 
 
@@ -37,17 +39,17 @@ def read_plan_file(path: str | Path, known_units: list[UnitSpec] | None = None) 
     path = Path(path)
     source = path.name
     if not path.exists():
-        raise PlanFileError(source, ["文件不存在"])
+        raise PlanFileError(source, [_("文件不存在")])
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
-            raise PlanFileError(source, ["文件不是 UTF-8 编码的文本"]) from None
+            raise PlanFileError(source, [_("文件不是 UTF-8 编码的文本")]) from None
         return load_yaml(text, source)
     if suffix == ".xlsx":
         return parse_plan(xlsx.read_plan_workbook(path, default_code=path.stem, known_units=known_units), source)
-    raise PlanFileError(source, [f"不支持的文件类型“{suffix}”：请使用 .yaml 或 .xlsx"])
+    raise PlanFileError(source, [_("不支持的文件类型“%(suffix)s”：请使用 .yaml 或 .xlsx", suffix=suffix)])
 
 
 def write_plan_file(spec: PlanSpec, path: str | Path) -> None:
@@ -58,4 +60,4 @@ def write_plan_file(spec: PlanSpec, path: str | Path) -> None:
         path.write_text(yaml.safe_dump(spec_to_dict(spec), allow_unicode=True, sort_keys=False, width=120),
                         encoding="utf-8")
     else:
-        raise PlanFileError(path.name, [f"不支持的导出类型“{path.suffix}”：请使用 .xlsx 或 .yaml"])
+        raise PlanFileError(path.name, [_("不支持的导出类型“%(suffix)s”：请使用 .xlsx 或 .yaml", suffix=path.suffix)])

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 LOC = "__loc__"
 DEPARTMENT_LIST = "departments"
 
@@ -20,8 +23,9 @@ class PlanFileError(ValueError):
     def __init__(self, source: str, problems: list[str]):
         self.source = source
         self.problems = problems
-        super().__init__(f"{source}: " + "；".join(problems) if len(problems) == 1 else
-                         f"{source}: 发现 {len(problems)} 处错误：\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(f"{source}: {problems[0]}" if len(problems) == 1 else
+                         ngettext("%(source)s: 发现 %(num)d 处错误：", "%(source)s: 发现 %(num)d 处错误：", len(problems),
+                                  source=source) + "\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 @dataclass
@@ -98,17 +102,17 @@ class _Checker:
         self.problems: list[str] = []
 
     def add(self, loc: str, fieldname: str, message: str) -> None:
-        where = f"{loc}，" if loc else ""
-        self.problems.append(f"{where}字段“{fieldname}”：{message}")
+        self.problems.append(_("%(place)s，字段“%(field)s”：%(problem)s", place=loc, field=fieldname, problem=message)
+                             if loc else _("字段“%(field)s”：%(problem)s", field=fieldname, problem=message))
 
     def text(self, mapping: dict, key: str, loc: str, *, required=True, label=None) -> str:
         value = mapping.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.add(loc, label or key, "缺少必填内容")
+                self.add(loc, label or key, _("缺少必填内容"))
             return ""
         if isinstance(value, (dict, list)):
-            self.add(loc, label or key, "应为文字")
+            self.add(loc, label or key, _("应为文字"))
             return ""
         return str(value).strip()
 
@@ -116,11 +120,11 @@ class _Checker:
         value = mapping.get(key)
         if value in (None, ""):
             if required:
-                self.add(loc, key, "缺少日期")
+                self.add(loc, key, _("缺少日期"))
             return None
         parsed = parse_date(value)
         if parsed is None:
-            self.add(loc, key, f"日期“{value}”无法识别，应写作 2025-12-31")
+            self.add(loc, key, _("日期“%(value)s”无法识别，应写作 2025-12-31", value=value))
         return parsed
 
 
@@ -130,7 +134,7 @@ def parse_date(value) -> date | None:
     if isinstance(value, date):
         return value
     text = str(value).strip()
-    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)
+    m = re.fullmatch(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?", text)  # i18n: data (2025年12月31日 in a file)
     if m:
         try:
             return date(int(m[1]), int(m[2]), int(m[3]))
@@ -141,17 +145,17 @@ def parse_date(value) -> date | None:
 
 def split_units(text: str) -> list[str]:
     """'州教育体育局、州财政局，各县市人民政府' → the names in order."""
-    return [p for p in (s.strip() for s in re.split(r"[、，,；;\n]+", text or "")) if p]
+    return [p for p in (s.strip() for s in re.split(r"[、，,；;\n]+", text or "")) if p]  # i18n: data (separators in a file)
 
 
 def parse_plan(data, source: str) -> PlanSpec:
     """Validate a plan mapping and return its PlanSpec, or raise PlanFileError listing every problem."""
     chk = _Checker()
     if not isinstance(data, dict):
-        raise PlanFileError(source, ["文件内容不是一个方案（顶层应为键值结构）"])
+        raise PlanFileError(source, [_("文件内容不是一个方案（顶层应为键值结构）")])
     plan_map = data.get("plan")
     if not isinstance(plan_map, dict):
-        raise PlanFileError(source, ["缺少“plan”部分（方案编号、名称等）"])
+        raise PlanFileError(source, [_("缺少“plan”部分（方案编号、名称等）")])
     ploc = plan_map.get(LOC, "")
     spec = PlanSpec(
         code=chk.text(plan_map, "code", ploc),
@@ -162,7 +166,7 @@ def parse_plan(data, source: str) -> PlanSpec:
         preamble=chk.text(plan_map, "preamble", ploc, required=False),
     )
     if spec.code and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", spec.code):
-        chk.add(ploc, "code", f"方案编号“{spec.code}”只能包含字母、数字、-、_、.")
+        chk.add(ploc, "code", _("方案编号“%(code)s”只能包含字母、数字、-、_、.", code=spec.code))
     spec.extra = {k: v for k, v in plan_map.items() if k not in PLAN_KNOWN and k != LOC}
     spec.default_units = _str_list(chk, plan_map, "default_units", ploc)
 
@@ -185,7 +189,7 @@ def _str_list(chk: _Checker, mapping: dict, key: str, loc: str) -> list[str]:
     if isinstance(value, str):
         return split_units(value)
     if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
-        chk.add(loc, key, "应为名称列表")
+        chk.add(loc, key, _("应为名称列表"))
         return []
     return [str(v).strip() for v in value]
 
@@ -193,7 +197,7 @@ def _str_list(chk: _Checker, mapping: dict, key: str, loc: str) -> list[str]:
 def _parse_units(chk: _Checker, data: dict, spec: PlanSpec) -> None:
     units = data.get("units") or {}
     if not isinstance(units, dict):
-        chk.add(data.get(LOC, ""), "units", "应为按类别分组的单位列表（departments / counties …）")
+        chk.add(data.get(LOC, ""), "units", _("应为按类别分组的单位列表（departments / counties …）"))
         return
     seen_codes: dict[str, str] = {}
     seen_names: dict[str, str] = {}
@@ -205,15 +209,15 @@ def _parse_units(chk: _Checker, data: dict, spec: PlanSpec) -> None:
         for i, entry in enumerate(entries or []):
             loc = entry.get(LOC, f"units.{list_name}[{i + 1}]") if isinstance(entry, dict) else f"units.{list_name}[{i + 1}]"
             if not isinstance(entry, dict):
-                chk.add(loc, "units", "每个单位应写作 {code: …, name: …}")
+                chk.add(loc, "units", _("每个单位应写作 {code: …, name: …}"))
                 continue
             code, name = chk.text(entry, "code", loc), chk.text(entry, "name", loc)
             if not code or not name:
                 continue
             if code in seen_codes:
-                chk.add(loc, "code", f"单位代码“{code}”重复（已用于“{seen_codes[code]}”）")
+                chk.add(loc, "code", _("单位代码“%(code)s”重复（已用于“%(name)s”）", code=code, name=seen_codes[code]))
             if name in seen_names:
-                chk.add(loc, "name", f"单位名称“{name}”重复")
+                chk.add(loc, "name", _("单位名称“%(name)s”重复", name=name))
             seen_codes[code], seen_names[name] = name, code
             aliases = _str_list(chk, entry, "aliases", loc)
             spec.units.append(UnitSpec(code=code, name=name, kind=kind, group_list=list_name, aliases=aliases))
@@ -226,7 +230,7 @@ def _parse_groups(chk: _Checker, data: dict, spec: PlanSpec) -> None:
         if phrase == LOC:
             continue
         if target not in lists:
-            chk.add(groups.get(LOC, ""), f"unit_groups.{phrase}", f"指向的单位列表“{target}”在 units 中不存在")
+            chk.add(groups.get(LOC, ""), f"unit_groups.{phrase}", _("指向的单位列表“%(target)s”在 units 中不存在", target=target))
         spec.unit_groups[str(phrase)] = str(target)
 
 
@@ -242,9 +246,9 @@ def _parse_schedule(chk: _Checker, data: dict, spec: PlanSpec) -> None:
         if name == LOC:
             continue
         if name not in names:
-            chk.add(loc, f"county_schedule.{name}", f"未知单位“{name}”（不在 units 中）")
+            chk.add(loc, f"county_schedule.{name}", _("未知单位“%(name)s”（不在 units 中）", name=name))
         if not isinstance(year, int) or not 2000 <= year <= 2100:
-            chk.add(loc, f"county_schedule.{name}", f"年份“{year}”无效，应为四位年份")
+            chk.add(loc, f"county_schedule.{name}", _("年份“%(year)s”无效，应为四位年份", year=year))
             continue
         spec.schedule[name] = year
 
@@ -253,7 +257,7 @@ def _parse_milestones(chk: _Checker, data: dict, spec: PlanSpec) -> None:
     for i, m in enumerate(data.get("milestones") or []):
         loc = m.get(LOC, f"milestones[{i + 1}]") if isinstance(m, dict) else f"milestones[{i + 1}]"
         if not isinstance(m, dict):
-            chk.add(loc, "milestones", "每个目标节点应写作 {due: …, min_share: …, text: …}")
+            chk.add(loc, "milestones", _("每个目标节点应写作 {due: …, min_share: …, text: …}"))
             continue
         due = chk.date(m, "due", loc, required=True)
         share = m.get("min_share")
@@ -263,7 +267,7 @@ def _parse_milestones(chk: _Checker, data: dict, spec: PlanSpec) -> None:
                 if not 0 <= share <= 1:
                     raise ValueError
             except (TypeError, ValueError):
-                chk.add(loc, "min_share", f"比例“{share}”无效，应为 0 到 1 之间的小数（20% 写作 0.2）")
+                chk.add(loc, "min_share", _("比例“%(value)s”无效，应为 0 到 1 之间的小数（20%% 写作 0.2）", value=share))
                 share = None
         else:
             share = None
@@ -275,40 +279,40 @@ def _parse_milestones(chk: _Checker, data: dict, spec: PlanSpec) -> None:
 def _parse_sections(chk: _Checker, data: dict, spec: PlanSpec) -> None:
     sections = data.get("sections")
     if not isinstance(sections, list) or not sections:
-        chk.add(data.get(LOC, ""), "sections", "缺少部分与措施（sections）")
+        chk.add(data.get(LOC, ""), "sections", _("缺少部分与措施（sections）"))
         return
     known = {u.name for u in spec.units} | {a for u in spec.units for a in u.aliases} | set(spec.unit_groups)
     for name in spec.default_units:
         if name not in known:
-            chk.add("plan", "default_units", f"未知责任单位“{name}”")
+            chk.add("plan", "default_units", _("未知责任单位“%(name)s”", name=name))
     numbers_seen: dict[str, str] = {}
     section_numbers: set[str] = set()
     for si, sec in enumerate(sections):
         sloc = sec.get(LOC, f"sections[{si + 1}]") if isinstance(sec, dict) else f"sections[{si + 1}]"
         if not isinstance(sec, dict):
-            chk.add(sloc, "sections", "每个部分应包含 number、title、measures")
+            chk.add(sloc, "sections", _("每个部分应包含 number、title、measures"))
             continue
         snum, stitle = chk.text(sec, "number", sloc), chk.text(sec, "title", sloc)
         if snum in section_numbers:
-            chk.add(sloc, "number", f"部分编号“{snum}”重复")
+            chk.add(sloc, "number", _("部分编号“%(number)s”重复", number=snum))
         section_numbers.add(snum)
         section = SectionSpec(number=snum, title=stitle, measures=[],
                               extra=strip_locs({k: v for k, v in sec.items() if k not in SECTION_KNOWN}))
         for mi, m in enumerate(sec.get("measures") or []):
             mloc = m.get(LOC, f"{sloc} measures[{mi + 1}]") if isinstance(m, dict) else f"{sloc} measures[{mi + 1}]"
             if not isinstance(m, dict):
-                chk.add(mloc, "measures", "每条措施应包含 number、title、text、units")
+                chk.add(mloc, "measures", _("每条措施应包含 number、title、text、units"))
                 continue
             number = chk.text(m, "number", mloc)
             if number and number in numbers_seen:
-                chk.add(mloc, "number", f"措施编号“{number}”重复（{numbers_seen[number]}已使用）")
+                chk.add(mloc, "number", _("措施编号“%(number)s”重复（%(place)s已使用）", number=number, place=numbers_seen[number]))
             numbers_seen.setdefault(number, mloc)
             units = _str_list(chk, m, "units", mloc) if "units" in m else list(spec.default_units)
             if not units:
-                chk.add(mloc, "units", "缺少责任单位")
+                chk.add(mloc, "units", _("缺少责任单位"))
             for name in units:
                 if name not in known:
-                    chk.add(mloc, "units", f"未知责任单位“{name}”（请先在 units 中列出）")
+                    chk.add(mloc, "units", _("未知责任单位“%(name)s”（请先在 units 中列出）", name=name))
             indicators = _str_list(chk, m, "indicators", mloc)
             section.measures.append(MeasureSpec(
                 number=number, title=chk.text(m, "title", mloc), text=chk.text(m, "text", mloc, required=False),
@@ -322,7 +326,7 @@ def _parse_sections(chk: _Checker, data: dict, spec: PlanSpec) -> None:
 def _check_targets(chk: _Checker, measure: MeasureSpec, loc: str) -> None:
     for t in measure.extra.get("targets") or []:
         if not isinstance(t, dict) or parse_date(t.get("due")) is None:
-            chk.add(loc, "targets", f"目标日期“{t.get('due') if isinstance(t, dict) else t}”无法识别")
+            chk.add(loc, "targets", _("目标日期“%(value)s”无法识别", value=t.get("due") if isinstance(t, dict) else t))
 
 
 def strip_locs(value):

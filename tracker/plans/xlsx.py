@@ -12,6 +12,7 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.exceptions import InvalidFileException
@@ -19,23 +20,23 @@ from openpyxl.utils.exceptions import InvalidFileException
 from tracker.plans.spec import LOC, PlanFileError, PlanSpec, UnitSpec, parse_date, split_units, spec_to_dict
 from tracker.spreadsheets import check_workbook
 
-TASK_SHEET = "任务分解表"
-TASK_COLUMNS = ["序号", "部分", "措施", "内容", "牵头单位", "责任单位", "完成时限"]
-OPTIONAL_COLUMNS = ["关联指标", "其他"]
-INFO_SHEET, UNIT_SHEET, GROUP_SHEET, MILESTONE_SHEET = "方案信息", "责任单位", "单位分组", "目标节点"
-INFO_FIELDS = [("code", "方案编号"), ("title", "方案名称"), ("issuer", "发文单位"), ("doc_number", "文号"),
-               ("issued_on", "印发日期"), ("preamble", "前言"), ("default_units", "默认责任单位"),
-               ("schedule_sample", "进度表为示例数据"), ("schedule_note", "进度表说明"), ("extra", "其他")]
-UNIT_COLUMNS = ["代码", "名称", "类别", "别名", "目标年份"]
-CN_NUMERALS = "零一二三四五六七八九十"
+TASK_SHEET = "任务分解表"  # i18n: data
+TASK_COLUMNS = ["序号", "部分", "措施", "内容", "牵头单位", "责任单位", "完成时限"]  # i18n: data
+OPTIONAL_COLUMNS = ["关联指标", "其他"]  # i18n: data
+INFO_SHEET, UNIT_SHEET, GROUP_SHEET, MILESTONE_SHEET = "方案信息", "责任单位", "单位分组", "目标节点"  # i18n: data
+INFO_FIELDS = [("code", "方案编号"), ("title", "方案名称"), ("issuer", "发文单位"), ("doc_number", "文号"),  # i18n: data
+               ("issued_on", "印发日期"), ("preamble", "前言"), ("default_units", "默认责任单位"),  # i18n: data
+               ("schedule_sample", "进度表为示例数据"), ("schedule_note", "进度表说明"), ("extra", "其他")]  # i18n: data
+UNIT_COLUMNS = ["代码", "名称", "类别", "别名", "目标年份"]  # i18n: data
+CN_NUMERALS = "零一二三四五六七八九十"  # i18n: data
 
 
 def _numbered(number: str, title: str) -> str:
-    return f"{number}、{title}"
+    return f"{number}、{title}"  # i18n: data
 
 
 def _measure_label(number: str) -> str:
-    return f"（{number}）" if number and number[0] in CN_NUMERALS else number
+    return f"（{number}）" if number and number[0] in CN_NUMERALS else number  # i18n: data
 
 
 def _cell_text(value) -> str:
@@ -61,8 +62,8 @@ def write_plan_workbook(spec: PlanSpec, path: Path) -> None:
                 other["measure"] = extra
             ws.append([
                 _measure_label(m.number), _numbered(sec.number, sec.title), m.title, m.text,
-                m.units[0] if m.units else "", "、".join(m.units[1:]), m.deadline,
-                "、".join(m.indicators), json.dumps(other, ensure_ascii=False, default=str) if other else "",
+                m.units[0] if m.units else "", "、".join(m.units[1:]), m.deadline,  # i18n: data
+                "、".join(m.indicators), json.dumps(other, ensure_ascii=False, default=str) if other else "",  # i18n: data
             ])
     _style(ws, [8, 30, 24, 80, 18, 40, 12, 12, 20])
     for row in ws.iter_rows(min_row=2, min_col=7, max_col=7):
@@ -70,12 +71,12 @@ def write_plan_workbook(spec: PlanSpec, path: Path) -> None:
             cell.number_format = "yyyy-mm-dd"
 
     info = wb.create_sheet(INFO_SHEET)
-    info.append(["项目", "内容"])
+    info.append(["项目", "内容"])  # i18n: data
     plan = data["plan"]
     values = {
         "code": spec.code, "title": spec.title, "issuer": spec.issuer, "doc_number": spec.doc_number,
         "issued_on": spec.issued_on.isoformat() if spec.issued_on else "", "preamble": spec.preamble,
-        "default_units": "、".join(spec.default_units), "schedule_sample": "是" if spec.schedule_sample else "否",
+        "default_units": "、".join(spec.default_units), "schedule_sample": "是" if spec.schedule_sample else "否",  # i18n: data
         "schedule_note": spec.schedule_note,
         "extra": json.dumps({k: v for k, v in plan.items() if k not in dict(INFO_FIELDS)} | (
             {"_top": spec.extra["_top"]} if spec.extra.get("_top") else {}), ensure_ascii=False, default=str),
@@ -87,17 +88,17 @@ def write_plan_workbook(spec: PlanSpec, path: Path) -> None:
     units = wb.create_sheet(UNIT_SHEET)
     units.append(UNIT_COLUMNS)
     for u in spec.units:
-        units.append([u.code, u.name, u.group_list, "、".join(u.aliases), spec.schedule.get(u.name)])
+        units.append([u.code, u.name, u.group_list, "、".join(u.aliases), spec.schedule.get(u.name)])  # i18n: data
     _style(units, [12, 28, 14, 20, 10])
 
     groups = wb.create_sheet(GROUP_SHEET)
-    groups.append(["分组名称", "单位类别"])
+    groups.append(["分组名称", "单位类别"])  # i18n: data
     for phrase, target in spec.unit_groups.items():
         groups.append([phrase, target])
     _style(groups, [24, 14])
 
     ms = wb.create_sheet(MILESTONE_SHEET)
-    ms.append(["完成时限", "达标比例", "内容", "其他"])
+    ms.append(["完成时限", "达标比例", "内容", "其他"])  # i18n: data
     for m in spec.milestones:
         ms.append([m.due, m.min_share, m.text, json.dumps(m.extra, ensure_ascii=False, default=str) if m.extra else ""])
     _style(ms, [12, 10, 80, 20])
@@ -129,7 +130,7 @@ def _open(path: Path):
     try:
         wb = load_workbook(path, data_only=False, read_only=False)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
-        raise PlanFileError(path.name, ["不是有效的 .xlsx 文件"]) from None
+        raise PlanFileError(path.name, [_("不是有效的 .xlsx 文件")]) from None
     problems = check_workbook(wb)
     if problems:
         raise PlanFileError(path.name, problems)
@@ -146,7 +147,8 @@ def _header_index(ws, required: list[str], source: str) -> dict[str, int]:
     index = {name: i for i, name in enumerate(header) if name}
     missing = [c for c in required if c not in index]
     if missing:
-        raise PlanFileError(source, [f"工作表“{ws.title}”第1行缺少列：{'、'.join(missing)}"])
+        raise PlanFileError(source, [_("工作表“%(sheet)s”第1行缺少列：%(columns)s", sheet=ws.title,
+                                       columns=_("、").join(missing))])
     return index
 
 
@@ -159,10 +161,10 @@ def read_plan_workbook(path: Path, default_code: str = "", known_units: list[Uni
     source = path.name
     wb = _open(path)
     if TASK_SHEET not in wb.sheetnames:
-        raise PlanFileError(source, [f"缺少工作表“{TASK_SHEET}”"])
+        raise PlanFileError(source, [_("缺少工作表“%(sheet)s”", sheet=TASK_SHEET)])
     ws = wb[TASK_SHEET]
     idx = _header_index(ws, TASK_COLUMNS, source)
-    plan: dict = {LOC: f"工作表“{INFO_SHEET}”"}
+    plan: dict = {LOC: _("工作表“%(sheet)s”", sheet=INFO_SHEET)}
     data: dict = {"plan": plan, "sections": []}
     problems: list[str] = []
     if INFO_SHEET in wb.sheetnames:
@@ -177,43 +179,47 @@ def read_plan_workbook(path: Path, default_code: str = "", known_units: list[Uni
         for u in known_units or []:
             data["units"].setdefault(u.group_list, []).append({"code": u.code, "name": u.name, "aliases": u.aliases})
         if "counties" in data["units"] and GROUP_SHEET not in wb.sheetnames:
-            data["unit_groups"] = {"各县市人民政府": "counties"}
+            data["unit_groups"] = {"各县市人民政府": "counties"}  # i18n: data
     if GROUP_SHEET in wb.sheetnames:
         data["unit_groups"] = {_cell_text(r[0]): _cell_text(r[1]) for r in wb[GROUP_SHEET].iter_rows(min_row=2, values_only=True) if r and _cell_text(r[0])}
         for target in data["unit_groups"].values():
             data["units"].setdefault(target, [])  # a group whose list is still empty (towns not yet named)
     if MILESTONE_SHEET in wb.sheetnames:
         data["milestones"] = [
-            {LOC: f"工作表“{MILESTONE_SHEET}”第{n}行", "due": r[0], "min_share": r[1], "text": _cell_text(r[2]) if len(r) > 2 else "",
+            {LOC: _("工作表“%(sheet)s”第%(row)d行", sheet=MILESTONE_SHEET, row=n), "due": r[0], "min_share": r[1],
+             "text": _cell_text(r[2]) if len(r) > 2 else "",
              **(json.loads(_cell_text(r[3])) if len(r) > 3 and _cell_text(r[3]) else {})}
             for n, r in enumerate(wb[MILESTONE_SHEET].iter_rows(min_row=2, values_only=True), start=2) if r and any(r)]
     sections: dict[str, dict] = {}
     for n, row in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2):
         if not row or not any(v not in (None, "") for v in row):
             continue
-        loc = f"工作表“{TASK_SHEET}”第{n}行"
+        loc = _("工作表“%(sheet)s”第%(row)d行", sheet=TASK_SHEET, row=n)
         get = _getter(row, idx)
-        part = _cell_text(get("部分"))
-        m = re.match(r"^\s*([一二三四五六七八九十百零\d]+)\s*[、.．]\s*(.*)$", part)
+        part = _cell_text(get("部分"))  # i18n: data
+        m = re.match(r"^\s*([一二三四五六七八九十百零\d]+)\s*[、.．]\s*(.*)$", part)  # i18n: data
         snum, stitle = (m[1], m[2]) if m else (part, part)
         other = {}
-        if _cell_text(get("其他")):
+        if _cell_text(get("其他")):  # i18n: data
             try:
-                other = json.loads(_cell_text(get("其他")))
+                other = json.loads(_cell_text(get("其他")))  # i18n: data
             except json.JSONDecodeError:
-                problems.append(f"{loc}，字段“其他”：不是有效的 JSON")
+                problems.append(_("%(place)s，字段“%(field)s”：%(problem)s", place=loc, problem=_("不是有效的 JSON"),
+                                  field="其他"))  # i18n: data (the column's name)
         if snum not in sections:
             sections[snum] = {LOC: loc, "number": snum, "title": stitle, "measures": [], **(other.get("section") or {})}
             data["sections"].append(sections[snum])
-        deadline = get("完成时限")
+        deadline = get("完成时限")  # i18n: data
         if deadline not in (None, "") and parse_date(deadline) is None:
-            problems.append(f"{loc}，字段“完成时限”：日期“{deadline}”无法识别，应写作 2025-12-31")
-        lead, rest = _cell_text(get("牵头单位")), split_units(_cell_text(get("责任单位")))
+            problems.append(_("%(place)s，字段“%(field)s”：%(problem)s", place=loc,
+                              problem=_("日期“%(value)s”无法识别，应写作 2025-12-31", value=deadline),
+                              field="完成时限"))  # i18n: data (the column's name)
+        lead, rest = _cell_text(get("牵头单位")), split_units(_cell_text(get("责任单位")))  # i18n: data
         measure = {
-            LOC: loc, "number": _cell_text(get("序号")).strip("（）()"), "title": _cell_text(get("措施")),
-            "text": _cell_text(get("内容")), "units": ([lead] if lead else []) + rest,
+            LOC: loc, "number": _cell_text(get("序号")).strip("（）()"), "title": _cell_text(get("措施")),  # i18n: data
+            "text": _cell_text(get("内容")), "units": ([lead] if lead else []) + rest,  # i18n: data
             **({"deadline": deadline} if deadline not in (None, "") and parse_date(deadline) else {}),
-            **({"indicators": split_units(_cell_text(get("关联指标")))} if _cell_text(get("关联指标")) else {}),
+            **({"indicators": split_units(_cell_text(get("关联指标")))} if _cell_text(get("关联指标")) else {}),  # i18n: data
             **(other.get("measure") or {}),
         }
         sections[snum]["measures"].append(measure)
@@ -232,7 +238,9 @@ def _read_info(ws, plan: dict, data: dict, problems: list[str]) -> None:
             try:
                 extra = json.loads(_cell_text(value) or "{}")
             except json.JSONDecodeError:
-                problems.append(f"工作表“{INFO_SHEET}”第{n}行，字段“其他”：不是有效的 JSON")
+                problems.append(_("%(place)s，字段“%(field)s”：%(problem)s",
+                                  place=_("工作表“%(sheet)s”第%(row)d行", sheet=INFO_SHEET, row=n),
+                                  problem=_("不是有效的 JSON"), field="其他"))  # i18n: data (the column's name)
                 continue
             for k, v in (extra.pop("_top", None) or {}).items():
                 data[k] = v
@@ -241,9 +249,9 @@ def _read_info(ws, plan: dict, data: dict, problems: list[str]) -> None:
             if _cell_text(value):
                 plan[key] = split_units(_cell_text(value))
         elif key in ("schedule_sample", "schedule_note"):
-            data.setdefault("county_schedule", {LOC: f"工作表“{INFO_SHEET}”第{n}行"})
+            data.setdefault("county_schedule", {LOC: _("工作表“%(sheet)s”第%(row)d行", sheet=INFO_SHEET, row=n)})
             data["county_schedule"]["sample" if key == "schedule_sample" else "note"] = (
-                _cell_text(value) in ("是", "true", "True", "1") if key == "schedule_sample" else _cell_text(value))
+                _cell_text(value) in ("是", "true", "True", "1") if key == "schedule_sample" else _cell_text(value))  # i18n: data
         elif key == "issued_on":
             plan[key] = value if isinstance(value, date) else (_cell_text(value) or None)
         else:
@@ -258,13 +266,14 @@ def _read_units(ws, data: dict, source: str) -> None:
         if not row or not any(row):
             continue
         get = _getter(row, idx)
-        entry = {LOC: f"工作表“{UNIT_SHEET}”第{n}行", "code": _cell_text(get("代码")), "name": _cell_text(get("名称"))}
-        if _cell_text(get("别名")):
-            entry["aliases"] = split_units(_cell_text(get("别名")))
-        units.setdefault(_cell_text(get("类别")) or "departments", []).append(entry)
-        year = get("目标年份")
+        entry = {LOC: _("工作表“%(sheet)s”第%(row)d行", sheet=UNIT_SHEET, row=n),
+                 "code": _cell_text(get("代码")), "name": _cell_text(get("名称"))}  # i18n: data
+        if _cell_text(get("别名")):  # i18n: data
+            entry["aliases"] = split_units(_cell_text(get("别名")))  # i18n: data
+        units.setdefault(_cell_text(get("类别")) or "departments", []).append(entry)  # i18n: data
+        year = get("目标年份")  # i18n: data
         if year not in (None, ""):
             years[entry["name"]] = int(year) if _cell_text(year).isdigit() else year
     data["units"] = units
     if years:
-        data.setdefault("county_schedule", {LOC: f"工作表“{UNIT_SHEET}”"})["target_years"] = years
+        data.setdefault("county_schedule", {LOC: _("工作表“%(sheet)s”", sheet=UNIT_SHEET)})["target_years"] = years

@@ -9,6 +9,8 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from tracker.cli_utils import emit
 from tracker.clock import LOCAL_TZ, FixedClock, parse_instant
@@ -18,7 +20,7 @@ from tracker.scheduler.jobs import JOB_LABELS, LeaderBusy, locked_tick, next_fir
 from tracker.scheduler.lock import LeaderLock
 from workflows.ladder import LADDER_LABELS
 
-scheduler_cli = click.Group("scheduler", help="定时任务：到期提醒、督办升级、汇总与通知发送")
+scheduler_cli = click.Group("scheduler", help=_l("定时任务：到期提醒、督办升级、汇总与通知发送"))
 log = logging.getLogger("tracker.scheduler")
 
 
@@ -26,36 +28,36 @@ def _summary(name: str, r: dict) -> str:
     label = JOB_LABELS.get(name, name)
     status = r.get("status")
     if status == "not_due":
-        return f"{label}：未到执行时间（下次 {r.get('next')}）"
+        return _("%(job)s：未到执行时间（下次 %(next)s）", job=label, next=r.get("next"))
     if status == "already_done":
-        return f"{label}：本时段（{r.get('slot')}）已执行过"
+        return _("%(job)s：本时段（%(slot)s）已执行过", job=label, slot=r.get("slot"))
     if status == "error":
-        return f"{label}：出错 {r.get('error')}"
+        return _("%(job)s：出错 %(error)s", job=label, error=r.get("error"))
     if name == "sweep":
-        moved = "、".join(f"{LADDER_LABELS.get(k, k)} {v}" for k, v in r["moved"].items() if v) or "无"
-        return (f"{label}：发出提醒 {r['reminders']} 项任务；督办等级变动：{moved}；审计记录 {r['audit_rows']} 条；"
-                f"新通知 {r['notices_queued']} 条")
+        moved = _("、").join(f"{LADDER_LABELS.get(k, k)} {v}" for k, v in r["moved"].items() if v) or _("无")
+        return _("%(job)s：发出提醒 %(reminders)s 项任务；督办等级变动：%(moved)s；审计记录 %(audit)s 条；新通知 %(notices)s 条",
+                 job=label, reminders=r["reminders"], moved=moved, audit=r["audit_rows"], notices=r["notices_queued"])
     if name == "dispatch":
-        return (f"{label}：到期 {r['due']} 条，发出 {r['messages']} 封/条消息（{r['sent']} 条通知已送达），"
-                f"失败待重试 {r['failed']}，放弃 {r['dead']}")
+        return _("%(job)s：到期 %(due)s 条，发出 %(messages)s 封/条消息（%(sent)s 条通知已送达），失败待重试 %(failed)s，放弃 %(dead)s",
+                 job=label, due=r["due"], messages=r["messages"], sent=r["sent"], failed=r["failed"], dead=r["dead"])
     if name == "rollover":
-        return f"{label}：{r.get('period')} 年度新建任务 {r.get('created', 0)} 项"
+        return _("%(job)s：%(period)s 年度新建任务 %(num)s 项", job=label, period=r.get("period"), num=r.get("created", 0))
     if name == "daily_digest":
-        return f"{label}：放行 {r.get('released', 0)} 条待汇总通知，{r.get('messages', 0)} 份汇总" + (
-            f"（{r['deferred']}）" if r.get("deferred") else "")
+        return _("%(job)s：放行 %(released)s 条待汇总通知，%(messages)s 份汇总", job=label, released=r.get("released", 0),
+                 messages=r.get("messages", 0)) + (_("（%(note)s）", note=r["deferred"]) if r.get("deferred") else "")
     if name == "weekly_digest":
-        return f"{label}：逾期任务 {r.get('overdue', 0)} 项，新通知 {r.get('notices_queued', 0)} 条" + (
-            f"（{r['note']}）" if r.get("note") else "")
+        return _("%(job)s：逾期任务 %(overdue)s 项，新通知 %(notices)s 条", job=label, overdue=r.get("overdue", 0),
+                 notices=r.get("notices_queued", 0)) + (_("（%(note)s）", note=r["note"]) if r.get("note") else "")
     if name == "indicators":
-        return f"{label}：{r.get('reason') or r.get('result')}"
-    return f"{label}：{json.dumps(r, ensure_ascii=False, default=str)}"
+        return _("%(job)s：%(result)s", job=label, result=r.get("reason") or r.get("result"))
+    return _("%(job)s：%(result)s", job=label, result=json.dumps(r, ensure_ascii=False, default=str))
 
 
 @scheduler_cli.command("tick")
-@click.option("--now", "now_text", help="按此时刻运行（中国时间，如 2026-03-01T09:00）；默认为当前时间")
-@click.option("--job", "jobs", multiple=True, type=click.Choice(config.JOB_ORDER), help="只运行这些任务（可重复）")
-@click.option("--force", is_flag=True, help="日历任务（汇总、夜间评估）不在执行时段也按最近一个时段运行")
-@click.option("--wait", default=30.0, show_default=True, help="另一调度进程持有锁时最多等待的秒数")
+@click.option("--now", "now_text", help=_l("按此时刻运行（中国时间，如 2026-03-01T09:00）；默认为当前时间"))
+@click.option("--job", "jobs", multiple=True, type=click.Choice(config.JOB_ORDER), help=_l("只运行这些任务（可重复）"))
+@click.option("--force", is_flag=True, help=_l("日历任务（汇总、夜间评估）不在执行时段也按最近一个时段运行"))
+@click.option("--wait", default=30.0, show_default=True, help=_l("另一调度进程持有锁时最多等待的秒数"))
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def tick_command(now_text, jobs, force, wait, as_json):
@@ -66,18 +68,18 @@ def tick_command(now_text, jobs, force, wait, as_json):
         try:
             app.extensions["clock"] = FixedClock(parse_instant(now_text))
         except ValueError:
-            raise click.BadParameter(f"无法识别的时刻：{now_text}（示例：2026-03-01T09:00）", param_hint="--now")
+            raise click.BadParameter(_("无法识别的时刻：%(now)s（示例：2026-03-01T09:00）", now=now_text), param_hint="--now")
     try:
         try:
             results = locked_tick(list(jobs) or None, force=force, wait=wait)
         except LeaderBusy as exc:
-            click.echo(f"错误：另一个调度进程正在运行（{exc}），{wait:g} 秒内未能取得执行权。"
-                       "请先停止 `scheduler run`，或加大 --wait。", err=True)
+            click.echo(_("错误：另一个调度进程正在运行（%(holder)s），%(wait)s 秒内未能取得执行权。"
+                         "请先停止 `scheduler run`，或加大 --wait。", holder=exc, wait=f"{wait:g}"), err=True)
             sys.exit(1)
         now = app.extensions["clock"].now()
         data = {"now": now.astimezone(LOCAL_TZ).isoformat(timespec="minutes"),
                 "jobs": results}
-        text = "\n".join([f"时刻：{data['now']}（中国时间）", *(_summary(n, r) for n, r in results.items())])
+        text = "\n".join([_("时刻：%(now)s（中国时间）", now=data["now"]), *(_summary(n, r) for n, r in results.items())])
         emit(data, as_json, text)
         if any(r.get("status") == "error" for r in results.values()):
             sys.exit(1)
@@ -96,9 +98,10 @@ def jobs_command(as_json):
     rows = []
     for name, spec in config.load_jobs().items():
         nxt = next_fire_time(spec, now)
-        rows.append({"job": name, "label": JOB_LABELS[name], "cron": spec.cron, "grace": spec.grace,
+        rows.append({"job": name, "label": str(JOB_LABELS[name]), "cron": spec.cron, "grace": spec.grace,
                      "next": nxt.strftime("%Y-%m-%dT%H:%M") if nxt else None})
-    emit(rows, as_json, "\n".join(f"{r['job']:<14} {r['cron']:<14} 下次 {r['next']}  {r['label']}" for r in rows))
+    emit(rows, as_json, "\n".join(_("%(job)s %(cron)s 下次 %(next)s  %(label)s", job=f"{r['job']:<14}", cron=f"{r['cron']:<14}",
+                                     next=r["next"], label=r["label"]) for r in rows))
 
 
 def _scheduled(app, name: str, specs: dict) -> None:
@@ -113,7 +116,7 @@ def _scheduled(app, name: str, specs: dict) -> None:
 
 
 @scheduler_cli.command("run")
-@click.option("--no-catch-up", is_flag=True, help="启动时不先补跑一次（默认补跑停机期间错过的提醒与督办）")
+@click.option("--no-catch-up", is_flag=True, help=_l("启动时不先补跑一次（默认补跑停机期间错过的提醒与督办）"))
 @with_appcontext
 def run_command(no_catch_up):
     """启动调度进程（独立进程；同一时间只有一个进程执行任务，其余等待接管）。"""
@@ -126,13 +129,13 @@ def run_command(no_catch_up):
     specs = config.load_jobs()
     lock = LeaderLock(db.engine, app.instance_path)
     db.session.remove()
-    log.info("等待成为调度主进程（%s）…", lock.describe())
-    lock.acquire(wait=None, poll=5, on_wait=lambda: log.info("另一个调度进程正在运行，本进程待命，它停止后自动接管"))
-    log.info("已成为调度主进程")
+    log.info("%s", _("等待成为调度主进程（%(lock)s）…", lock=lock.describe()))
+    lock.acquire(wait=None, poll=5, on_wait=lambda: log.info("%s", _("另一个调度进程正在运行，本进程待命，它停止后自动接管")))
+    log.info("%s", _("已成为调度主进程"))
     sched = BlockingScheduler(timezone="Asia/Shanghai", executors={"default": ThreadPoolExecutor(1)},
                               job_defaults={"coalesce": True, "max_instances": 1})
     for name, spec in specs.items():
-        sched.add_job(_scheduled, spec.trigger(), args=[app, name, specs], id=name, name=JOB_LABELS[name],
+        sched.add_job(_scheduled, spec.trigger(), args=[app, name, specs], id=name, name=str(JOB_LABELS[name]),
                       coalesce=True, max_instances=1, misfire_grace_time=spec.grace, replace_existing=True)
 
     lost = []
@@ -140,13 +143,13 @@ def run_command(no_catch_up):
     def heartbeat():
         if not lock.alive():
             lost.append(True)
-            log.error("调度锁已丢失（数据库连接断开？），停止以免与其他进程重复执行")
+            log.error("%s", _("调度锁已丢失（数据库连接断开？），停止以免与其他进程重复执行"))
             sched.shutdown(wait=False)
 
     sched.add_job(heartbeat, "interval", seconds=30, id="leader_heartbeat", coalesce=True, max_instances=1)
 
     def stop(signum, _frame):
-        log.info("收到信号 %s，停止调度", signum)
+        log.info("%s", _("收到信号 %(signal)s，停止调度", signal=signum))
         sched.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
@@ -154,7 +157,7 @@ def run_command(no_catch_up):
     if not no_catch_up:
         with app.app_context():
             for name, result in tick(specs=specs).items():
-                log.info("启动补跑 %s", _summary(name, result))
+                log.info("%s", _("启动补跑 %(summary)s", summary=_summary(name, result)))
     try:
         sched.start()
     finally:
@@ -173,15 +176,15 @@ def retry_dead_command(as_json):
 
     count = retry_dead(None, utcnow())
     db.session.commit()
-    emit({"requeued": count}, as_json, f"已重新排队 {count} 条通知。")
+    emit({"requeued": count}, as_json, _("已重新排队 %(num)s 条通知。", num=count))
 
 
 @scheduler_cli.command("unit-webhook")
 @click.argument("unit")
 @click.argument("url", required=False)
 @click.option("--flavor", type=click.Choice(["dingtalk", "wecom", "generic"]), default="dingtalk", show_default=True)
-@click.option("--secret", default="", help="钉钉加签密钥或通用 Webhook 的 HMAC 密钥")
-@click.option("--remove", is_flag=True, help="删除该单位的群机器人")
+@click.option("--secret", default="", help=_l("钉钉加签密钥或通用 Webhook 的 HMAC 密钥"))
+@click.option("--remove", is_flag=True, help=_l("删除该单位的群机器人"))
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def unit_webhook_command(unit, url, flavor, secret, remove, as_json):
@@ -197,7 +200,7 @@ def unit_webhook_command(unit, url, flavor, secret, remove, as_json):
     with unit_of_work():
         row = db.session.scalar(select(Unit).where(or_(Unit.code == unit, Unit.name == unit)))
         if row is None:
-            raise UserError(f"没有找到单位：{unit}")
+            raise UserError(_("没有找到单位：%(unit)s", unit=unit))
         hook = db.session.get(UnitWebhook, row.id)
         if remove:
             if hook:
@@ -205,13 +208,14 @@ def unit_webhook_command(unit, url, flavor, secret, remove, as_json):
             result = {"unit": row.name, "removed": True}
         else:
             if not url:
-                raise UserError("请给出机器人地址（URL）")
+                raise UserError(_("请给出机器人地址（URL）"))
             try:
                 WebhookChannel(url, flavor=flavor, secret=secret or None)
             except ValueError as exc:
-                raise UserError(f"机器人设置无效：{exc}") from None
+                raise UserError(_("机器人设置无效：%(error)s", error=exc)) from None
             hook = hook or UnitWebhook(unit_id=row.id)
             hook.url, hook.flavor, hook.secret, hook.updated_at = url, flavor, secret, utcnow()
             db.session.add(hook)
             result = {"unit": row.name, "flavor": flavor}
-    emit(result, as_json, f"{row.name}：" + ("已删除群机器人" if remove else f"群机器人已设置（{flavor}）"))
+    emit(result, as_json, _("%(unit)s：已删除群机器人", unit=row.name) if remove
+         else _("%(unit)s：群机器人已设置（%(flavor)s）", unit=row.name, flavor=flavor))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 from flask import current_app
+from flask_babel import gettext as _
 
 from notifications.channels import MAX_ATTEMPTS
 
@@ -74,7 +75,7 @@ def load_jobs(path: str | Path | None = None) -> dict[str, JobSpec]:
         try:
             spec.trigger()
         except ValueError as exc:
-            raise ValueError(f"调度任务 {spec.name} 的时间“{spec.cron}”无效：{exc}") from exc
+            raise ValueError(_("调度任务 %(job)s 的时间“%(cron)s”无效：%(error)s", job=spec.name, cron=spec.cron, error=exc)) from exc
     return out
 
 
@@ -104,10 +105,11 @@ def smtp_settings() -> SmtpSettings | None:
     tls = str(_setting("SMTP_TLS", "none")).lower()
     tls = {"true": "starttls", "1": "starttls", "false": "none", "0": "none", "": "none"}.get(tls, tls)
     if tls not in ("none", "starttls", "ssl"):
-        raise ValueError(f"TRACKER_SMTP_TLS 应为 none、starttls 或 ssl，收到：{tls}")
+        raise ValueError(_("TRACKER_SMTP_TLS 应为 none、starttls 或 ssl，收到：%(value)s", value=tls))
     return SmtpSettings(host=str(host), port=int(_setting("SMTP_PORT", 465 if tls == "ssl" else 25)),
                         username=str(_setting("SMTP_USER", "")), password=str(_setting("SMTP_PASSWORD", "")),
-                        tls=tls, sender=str(_setting("SMTP_SENDER", "优质均衡督办系统 <noreply@localhost.localdomain>")),
+                        # a setting's default (the From header of every mail), not text of a page
+                        tls=tls, sender=str(_setting("SMTP_SENDER", "优质均衡督办系统 <noreply@localhost.localdomain>")),  # i18n: data
                         timeout=float(_setting("SMTP_TIMEOUT", 10)))
 
 
@@ -130,7 +132,7 @@ def retry_base() -> float:
 def digest_time() -> tuple[int, int]:
     """When deferred (non-working-day) mail goes out: the daily digest's hour and minute, 08:30 by default."""
     text = str(_setting("DIGEST_TIME", "08:30"))
-    hour, _, minute = text.partition(":")
+    hour, _colon, minute = text.partition(":")
     return int(hour), int(minute or 0)
 
 

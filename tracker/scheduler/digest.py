@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from notifications import messages
@@ -33,7 +34,7 @@ OPEN_STATES = ("assigned", "in_progress", "submitted", "returned")
 
 def release_daily(today: date, now: datetime, *, working_days: bool, calendar) -> dict:
     if working_days and calendar is not None and not calendar.is_workday(today):
-        return {"released": 0, "messages": 0, "deferred": "非工作日：待下一个工作日发送"}
+        return {"released": 0, "messages": 0, "deferred": _("非工作日：待下一个工作日发送")}
     n = Notification.__table__.c
     held = (n.status == "pending") & n.next_attempt_at.is_(None) & n.channel.in_(("email", "webhook"))
     #: people × channels with something held (each unit robot counts once under the system user)
@@ -51,7 +52,10 @@ def _week(today: date) -> tuple[date, date, str]:
 
 
 def overdue_rows(today: date, link) -> tuple[list[dict], int]:
-    """Open tasks past their deadline, county tasks first (by county), then departments."""
+    """Open tasks past their deadline, county tasks first (by county), then departments.
+
+    The rows are kept on the notice (the dispatcher renders the mail from them), so their labels are
+    written in the default language, whoever reads them."""
     base = (select(Task.id, Task.deadline, Task.ladder, Unit.name, Unit.kind, Measure.number, Measure.title)
             .join(Unit, Unit.id == Task.unit_id).join(Measure, Measure.id == Task.measure_id)
             .where(Task.status.in_(OPEN_STATES), Task.deadline < today))
@@ -61,12 +65,12 @@ def overdue_rows(today: date, link) -> tuple[list[dict], int]:
     out = []
     for r in rows:
         kind = getattr(r.kind, "value", r.kind)
-        measure = f"（{r.number}）{r.title}" if not str(r.number)[:1].isdigit() else f"{r.number} {r.title}"
+        measure = f"（{r.number}）{r.title}" if not str(r.number)[:1].isdigit() else f"{r.number} {r.title}"  # i18n: data
         out.append({
-            "county": r.name if kind == "county" else "州（市）直部门",
-            "department": "县（市）人民政府" if kind == "county" else r.name,
+            "county": r.name if kind == "county" else _("州（市）直部门"),
+            "department": _("县（市）人民政府") if kind == "county" else r.name,
             "measure": measure, "task_title": f"{measure} · {r.name}", "deadline": r.deadline.isoformat(),
-            "days_overdue": (today - r.deadline).days, "ladder_label": LADDER_LABELS.get(r.ladder, r.ladder),
+            "days_overdue": (today - r.deadline).days, "ladder_label": str(LADDER_LABELS.get(r.ladder, r.ladder)),
             "link": link(r.id), "task_id": r.id,
         })
     return out, total or 0
@@ -75,10 +79,11 @@ def overdue_rows(today: date, link) -> tuple[list[dict], int]:
 def weekly_digest(today: date, audience: Audience, link, ledger_link: str, *, group_robot: bool) -> dict:
     rows, total = overdue_rows(today, link)
     if not rows:
-        return {"overdue": 0, "notices_queued": 0, "note": "没有逾期任务，不发送"}
+        return {"overdue": 0, "notices_queued": 0, "note": _("没有逾期任务，不发送")}
     start, end, week = _week(today)
     rendered = messages.weekly_leadership_digest(rows, start, end, link=ledger_link)
-    subject = rendered.subject if total <= len(rows) else f"{rendered.subject}（列出前{len(rows)}项，共{total}项）"
+    subject = (rendered.subject if total <= len(rows) else
+               _("%(subject)s（列出前%(shown)s项，共%(total)s项）", subject=rendered.subject, shown=len(rows), total=total))
     notice = Notice(kind="weekly_digest", key=f"weekly_digest:{week}", subject=subject, body=rendered.text,
                     link=ledger_link, data={"rows": rows, "week_start": start.isoformat(), "week_end": end.isoformat(),
                                             "total": total})

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from notifications.channels import DeliveryError, WebhookChannel
 from notifications.dispatcher import STANDALONE_KINDS, Row, group_key, outcome, render_group
 from tracker.auth.models import User
 from tracker.extensions import db
+from tracker.i18n import DEFAULT, LANGUAGES
 from tracker.notices.models import NoticePreference, Notification, UnitWebhook
 from tracker.scheduler import config
 from tracker.scheduler.sweep import id_in
@@ -37,6 +40,12 @@ def _webhook_for(user_id: int, target: str):
         return (hook.url, hook.flavor, hook.secret) if hook else None
     pref = db.session.get(NoticePreference, user_id)
     return (pref.webhook_url, pref.webhook_flavor, pref.webhook_secret) if pref and pref.webhook_url else None
+
+
+def _language(user, target: str) -> str:
+    """A message to one person reads in that person's language; a group robot's, in the default one."""
+    chosen = getattr(user, "locale", None) if user is not None and not target else None
+    return chosen if chosen in LANGUAGES else DEFAULT
 
 
 def dispatch(now: datetime, today: date, *, limit: int = 500) -> dict:
@@ -67,19 +76,23 @@ def dispatch(now: datetime, today: date, *, limit: int = 500) -> dict:
         user = db.session.get(User, user_id)
         views = [Row(r.id, r.kind, r.key, r.subject, r.body, r.link, r.data or {}, r.batch) for r in rows]
         try:
-            rendered = render_group(views, today, user.display_name if user and not target else "", inbox)
+            language = _language(user, target)  # the message is written (and sent) in it; errors stay in the default
+            with force_locale(language):
+                rendered = render_group(views, today, user.display_name if user and not target else "", inbox)
             if channel == "email":
                 if smtp is None:
-                    raise DeliveryError(True, "未配置邮件服务器（TRACKER_SMTP_HOST）")
+                    raise DeliveryError(True, _("未配置邮件服务器（TRACKER_SMTP_HOST）"))
                 if not (user and user.email):
-                    raise DeliveryError(False, "收件人没有登记邮箱")
-                smtp.channel().send(rendered.to_message(user.email, group_key(views)))
+                    raise DeliveryError(False, _("收件人没有登记邮箱"))
+                with force_locale(language):
+                    smtp.channel().send(rendered.to_message(user.email, group_key(views)))
             else:
                 hook = _webhook_for(user_id, target)
                 if not hook:
-                    raise DeliveryError(False, "未配置 Webhook 地址")
+                    raise DeliveryError(False, _("未配置 Webhook 地址"))
                 url, flavor, secret = hook
-                WebhookChannel(url, flavor=flavor, secret=secret or None).send(rendered.to_message(url, group_key(views)))
+                with force_locale(language):
+                    WebhookChannel(url, flavor=flavor, secret=secret or None).send(rendered.to_message(url, group_key(views)))
         except Exception as exc:  # noqa: BLE001 — every failure is recorded on the rows, none stops the batch
             attempt = max(r.attempts for r in rows) + 1
             result = outcome(exc, attempt, max_attempts, base)

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 
@@ -29,8 +30,8 @@ from tracker.scheduler.models import JobSlot
 from workflows.policy import EscalationPolicy
 
 JOB_LABELS = {
-    "rollover": "周期任务滚动", "sweep": "到期提醒与督办升级", "indicators": "指标重新评估",
-    "daily_digest": "每日待办汇总", "weekly_digest": "领导小组周报", "dispatch": "发送通知",
+    "rollover": _l("周期任务滚动"), "sweep": _l("到期提醒与督办升级"), "indicators": _l("指标重新评估"),
+    "daily_digest": _l("每日待办汇总"), "weekly_digest": _l("领导小组周报"), "dispatch": _l("发送通知"),
 }
 
 

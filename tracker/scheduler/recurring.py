@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, insert, literal, select
 
 from tracker.extensions import db
@@ -45,7 +46,7 @@ def roll_over(today: date, now: datetime, actor_id: int, audience: Audience | No
     last_year = dict(db.session.execute(select(Milestone.plan_id, func.max(Milestone.due)).group_by(Milestone.plan_id)).all())
     ids = [mid for mid, pid in measures if last_year.get(pid) is None or year <= last_year[pid].year]
     if not ids:
-        return {"period": str(year), "created": 0, "measures": 0, "note": "方案期已结束"}
+        return {"period": str(year), "created": 0, "measures": 0, "note": _("方案期已结束")}
     t = Task.__table__
     start, end = date(year, 1, 1), date(year, 12, 31)
     source = (select(Measure.plan_id, MeasureUnit.measure_id, MeasureUnit.unit_id, literal(str(year)), literal(start),
@@ -60,9 +61,10 @@ def roll_over(today: date, now: datetime, actor_id: int, audience: Audience | No
             .returning(t.c.id, t.c.unit_id, t.c.measure_id))
     created = db.session.execute(stmt).all()
     if created:
+        comment = _("系统自动：生成%(year)s年度任务（周期性措施）", year=year)
         db.session.execute(insert(TaskEvent.__table__), [
             {"task_id": r.id, "actor_id": actor_id, "event": "rollover", "from_status": None, "to_status": "assigned",
-                 "from_ladder": None, "to_ladder": "normal", "comment": f"系统自动：生成{year}年度任务（周期性措施）",
+                 "from_ladder": None, "to_ladder": "normal", "comment": comment,
                  "data": {"period": str(year)}, "created_at": now} for r in created])
     notices = 0
     if created and audience is not None:
@@ -70,11 +72,13 @@ def roll_over(today: date, now: datetime, actor_id: int, audience: Audience | No
         rows = []
         for r in created:
             m = labels[r.measure_id]
-            subject = f"【年度任务】{year}年度任务“（{m.number}）{m.title}”已生成，完成时限{year}年12月31日"
+            measure = f"（{m.number}）{m.title}"  # i18n: data — the measure's number and title from the plan
+            subject = _("【年度任务】%(year)s年度任务“%(measure)s”已生成，完成时限%(year)s年12月31日", year=year, measure=measure)
             link = base_url + task_path.format(id=r.id)
             n = Notice(kind="rollover", key=f"rollover:task={r.id}", subject=subject,
-                       body=f"{subject}。请及时签收并按年度要求办理。\n查看任务：{link}", link=link, task_id=r.id,
-                       data={"task_id": r.id, "title": f"（{m.number}）{m.title}", "deadline": end.isoformat(), "link": link,
+                       body=_("%(subject)s。请及时签收并按年度要求办理。\n查看任务：%(link)s", subject=subject, link=link),
+                       link=link, task_id=r.id,
+                       data={"task_id": r.id, "title": measure, "deadline": end.isoformat(), "link": link,
                              "days_left": (end - today).days})
             rows += audience.rows_for(n, audience.unit_users(r.unit_id))
         notices = insert_rows(rows)

@@ -29,6 +29,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import Integer, String, and_, any_, bindparam, case, cast, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -200,7 +201,7 @@ def _labels(rows) -> tuple[dict, dict]:
 def _task_ref(ctx: SweepContext, row, measures, units) -> messages.TaskRef:
     m, u = measures.get(row.measure_id), units.get(row.unit_id)
     number, title = (m.number, m.title) if m else ("", "")
-    label = (f"（{number}）{title}" if not str(number)[:1].isdigit() else f"{number} {title}") if m else ""
+    label = (f"（{number}）{title}" if not str(number)[:1].isdigit() else f"{number} {title}") if m else ""  # i18n: data
     unit = u.name if u else ""
     return messages.TaskRef(title=f"{label} · {unit}", link=ctx.link(row.id), measure_no=number,
                             measure_title=title, unit=unit, deadline=row.deadline)
@@ -257,7 +258,7 @@ def apply_moves(plan: list[tuple[str, str, int]], ranges: LadderRanges, now: dat
     of a lost update. Rows are (id, deadline, status, unit_id, measure_id)."""
     t = tasks_t.c
     moved = []
-    for source, target, _ in plan:
+    for source, target, _count in plan:
         stmt = (update(tasks_t)
                 .where(t.ladder == source, t.status.in_(LADDER_STATES), ranges.condition(target))
                 .values(ladder=target, version=t.version + 1, updated_at=now)
@@ -269,7 +270,7 @@ def apply_moves(plan: list[tuple[str, str, int]], ranges: LadderRanges, now: dat
 def _move_ladder(ctx: SweepContext, ranges: LadderRanges) -> dict:
     moved_rows = apply_moves(plan_moves(ranges), ranges, ctx.now)
     counts = {lvl: 0 for lvl in AUTO_LEVELS}
-    for _, _, target in moved_rows:
+    for _row, _source, target in moved_rows:
         counts[target] += 1
     audit, notices = [], []
     if moved_rows:
@@ -280,8 +281,8 @@ def _move_ladder(ctx: SweepContext, ranges: LadderRanges) -> dict:
         level = source
         for event in events:
             dest = ladder_machine.check(level, event, SYSTEM)
-            comment = (f"系统自动：距完成时限{(row.deadline - ctx.today).days}天，转为临期" if event == "warn"
-                       else f"系统自动：已逾期{late}天，转为{ladder_machine.LADDER_LABELS[dest]}")
+            comment = (_("系统自动：距完成时限%(days)s天，转为临期", days=(row.deadline - ctx.today).days) if event == "warn"
+                       else _("系统自动：已逾期%(days)s天，转为%(level)s", days=late, level=ladder_machine.LADDER_LABELS[dest]))
             audit.append({"task_id": row.id, "actor_id": ctx.actor_id, "event": event, "from_status": row.status,
                           "to_status": row.status, "from_ladder": level, "to_ladder": dest, "comment": comment,
                           "data": {"deadline": row.deadline.isoformat(), "as_of": ctx.today.isoformat(),

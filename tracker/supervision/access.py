@@ -22,10 +22,11 @@ SUPERVISORS = ("supervisor",)
 READERS = OVERSEERS
 
 
-def require(actor, roles: tuple[str, ...], action: str) -> None:
+def require(actor, roles: tuple[str, ...], refusal) -> None:
+    """Refuse (Forbidden) unless the actor has one of the roles; ``refusal`` is the whole message, e.g.
+    ``_l("只有督学可以发起约谈。")`` — lazy, so it is only translated when it is shown."""
     if actor is None or not actor.has_role(*roles):
-        who = "领导小组" if roles == INSTRUCTORS else "督学" if roles == SUPERVISORS else "有权限的用户"
-        raise Forbidden(f"只有{who}可以{action}。")
+        raise Forbidden(str(refusal))
 
 
 def is_reader(user) -> bool:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, date
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from tracker.clock import LOCAL_TZ, today, utcnow
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
+from tracker.i18n import DEFAULT
 from tracker.indicators.models import CountyFlag
 from tracker.notices.outbox import enqueue, users_of_unit, users_with_role
 from tracker.supervision import flags as flag_store
@@ -30,9 +34,9 @@ def parse_type(value: str) -> str:
     if value in ACCOUNTABILITY_TYPE_LABELS:
         return value
     for code, label in ACCOUNTABILITY_TYPE_LABELS.items():
-        if value == label:
+        if value == str(label):
             return code
-    raise Invalid(f"问责方式应为：{'、'.join(ACCOUNTABILITY_TYPE_LABELS.values())}。")
+    raise Invalid(_("问责方式应为：%(types)s。", types=_("、").join(str(v) for v in ACCOUNTABILITY_TYPE_LABELS.values())))
 
 
 def missed(item: RectificationItem, day: date | None = None) -> bool:
@@ -51,16 +55,16 @@ def record_accountability(item: RectificationItem, actor, *, type: str, doc_numb
                           stream=None, filename: str = "") -> AccountabilityRecord:
     """Record an accountability decision on a missed rectification item; resolves its flag and moves its task's
     ladder to 问责 (through 督办/约谈 first where it has not got there yet, one audit row per step)."""
-    require(actor, SUPERVISORS, "记录问责")
+    require(actor, SUPERVISORS, _l("只有督学可以记录问责。"))
     kind = parse_type(type)
-    doc_number = clean_text(doc_number, "问责文号", limit=100)
-    note = clean_text(note, "备注", required=False)
+    doc_number = clean_text(doc_number, _("问责文号"), limit=100)
+    note = clean_text(note, _("备注"), required=False)
     if decided_on is None:
-        raise Invalid("请填写问责决定日期。")
+        raise Invalid(_("请填写问责决定日期。"))
     if decided_on > today():
-        raise Invalid("问责决定日期不能晚于今天。")
+        raise Invalid(_("问责决定日期不能晚于今天。"))
     if not missed(item):
-        raise Conflict("该整改事项未逾期，不能记录问责。")
+        raise Conflict(_("该整改事项未逾期，不能记录问责。"))
     sha, name = None, None
     if stream is not None and filename:
         received = evidence_store.store_upload(stream, filename)
@@ -73,9 +77,12 @@ def record_accountability(item: RectificationItem, actor, *, type: str, doc_numb
     moved = _ladder_to_accountability(item.task, actor, record)
     _resolve_item_flag(item, actor)
     if not moved:
+        with force_locale(DEFAULT):  # one text for several readers: the default language
+            subject = _("【问责】%(unit)s：%(type)s", unit=item.unit.name, type=record.type_label)
+            body = _("整改事项“%(item)s”逾期未完成，问责决定：%(type)s（%(doc)s，%(date)s）。", item=item.text,
+                     type=record.type_label, doc=doc_number, date=decided_on.isoformat())
         enqueue(users_of_unit(item.unit_id) + users_with_role("leadership"), kind="accountability",
-                key=f"accountability:record={record.id}", subject=f"【问责】{item.unit.name}：{record.type_label}",
-                body=f"整改事项“{item.text}”逾期未完成，问责决定：{record.type_label}（{doc_number}，{decided_on.isoformat()}）。",
+                key=f"accountability:record={record.id}", subject=subject, body=body,
                 link=page_link("supervision.interview", f"/supervision/interviews/{item.interview_id}", interview_id=item.interview_id),
                 data={"record_id": record.id})
     db.session.flush()
@@ -85,8 +92,8 @@ def record_accountability(item: RectificationItem, actor, *, type: str, doc_numb
 def _ladder_to_accountability(task: Task | None, actor, record: AccountabilityRecord) -> bool:
     if task is None or task.status in ("completed", "cancelled") or task.ladder == "accountability":
         return False
-    label = record.type_label
-    comment = f"问责：{label}（{record.doc_number}）"
+    with force_locale(DEFAULT):  # written on the task's history, read by everyone
+        comment = _("问责：%(type)s（%(doc)s）", type=record.type_label, doc=record.doc_number)
     tag = {"accountability_id": record.id}
     while task.ladder != "interview":
         event = "call_interview" if task.ladder in ("overdue", "escalated") else "escalate"

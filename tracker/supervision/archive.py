@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -28,12 +30,13 @@ from tracker.supervision.models import (
     InterviewEvent,
     RectificationItem,
 )
+from tracker.supervision.reasons import reason_text
 from tracker.tasks.models import Task, TaskEvent
 from tracker.units.models import Unit
 from workflows import LADDER_EVENT_LABELS, LADDER_LABELS, STATE_LABELS
 
-KIND_LABELS = {"reminder": "提醒", "escalation": "督办", "instruction": "批示", "interview": "约谈",
-               "rectification": "整改", "accountability": "问责"}
+KIND_LABELS = {"reminder": _l("提醒"), "escalation": _l("督办"), "instruction": _l("批示"), "interview": _l("约谈"),
+               "rectification": _l("整改"), "accountability": _l("问责")}
 #: tie-break for events at the same instant: the order things happen in
 KIND_ORDER = {k: i for i, k in enumerate(KIND_LABELS)}
 ARCHIVED_INTERVIEW_EVENTS = ("open", "hold", "close", "cancel")
@@ -53,7 +56,7 @@ class FileEvent:
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS[self.kind]
+        return str(KIND_LABELS[self.kind])
 
     @property
     def local_at(self) -> datetime:
@@ -66,7 +69,7 @@ class FileEvent:
 
 
 def _name(user) -> str:
-    return user.display_name if user else "系统"
+    return user.display_name if user else _("系统")
 
 
 def unit_file(unit: Unit) -> list[FileEvent]:
@@ -103,9 +106,9 @@ def _escalations(unit: Unit) -> list[FileEvent]:
         out.append(ev)
     titles = _task_titles(list(tasks))
     return [FileEvent(ev.created_at, "escalation", f"task_event:{ev.id}",
-                      f"{LADDER_EVENT_LABELS[ev.event]}：{titles.get(ev.task_id, ev.task_id)}",
-                      f"督办等级：{LADDER_LABELS.get(ev.from_ladder, ev.from_ladder or '')} → "
-                      f"{LADDER_LABELS.get(ev.to_ladder, ev.to_ladder or '')}" + (f"；{ev.comment}" if ev.comment else ""),
+                      _("%(event)s：%(task)s", event=LADDER_EVENT_LABELS[ev.event], task=titles.get(ev.task_id, ev.task_id)),
+                      _("督办等级：%(before)s → %(after)s", before=LADDER_LABELS.get(ev.from_ladder, ev.from_ladder or ""),
+                        after=LADDER_LABELS.get(ev.to_ladder, ev.to_ladder or "")) + (_("；") + ev.comment if ev.comment else ""),
                       _name(ev.actor), task_id=ev.task_id) for ev in out]
 
 
@@ -127,9 +130,9 @@ def _instructions(unit: Unit) -> list[FileEvent]:
     titles = _task_titles([t for _, ids in by_instruction.values() for t in ids])
     out = []
     for instruction, ids in by_instruction.values():
-        detail = "涉及任务：" + "；".join(titles.get(i, str(i)) for i in ids)
+        detail = _("涉及任务：%(tasks)s", tasks=_("；").join(titles.get(i, str(i)) for i in ids))
         if instruction.new_deadline:
-            detail += f"；完成时限调整为{instruction.new_deadline.isoformat()}"
+            detail += _("；完成时限调整为%(date)s", date=instruction.new_deadline.isoformat())
         out.append(FileEvent(instruction.created_at, "instruction", f"instruction:{instruction.id}", instruction.text, detail,
                              _name(instruction.author), task_id=ids[0] if len(ids) == 1 else None))
     return out
@@ -143,13 +146,13 @@ def _interviews(unit: Unit) -> list[FileEvent]:
     out = []
     for ev, iv in rows:
         local = iv.scheduled_at.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
-        title = f"{INTERVIEW_EVENT_LABELS[ev.event]}（约谈 #{iv.id}）"
+        title = _("%(event)s（约谈 #%(id)s）", event=INTERVIEW_EVENT_LABELS[ev.event], id=iv.id)
         if ev.event == "open":
-            detail = (f"时间：{local:%Y-%m-%d %H:%M}；地点：{iv.place}"
-                      + (f"；被约谈人：{iv.interviewees}" if iv.interviewees else "")
-                      + "；事由：" + "；".join(r["text"] for r in iv.reasons or []))
+            detail = (_("时间：%(time)s；地点：%(place)s", time=f"{local:%Y-%m-%d %H:%M}", place=iv.place)
+                      + (_("；被约谈人：%(people)s", people=iv.interviewees) if iv.interviewees else "")
+                      + _("；事由：%(reasons)s", reasons=_("；").join(reason_text(r) for r in iv.reasons or [])))
         elif ev.event == "hold":
-            detail = f"约谈记录：{iv.minutes}；约谈结果：{iv.outcome}"
+            detail = _("约谈记录：%(minutes)s；约谈结果：%(outcome)s", minutes=iv.minutes, outcome=iv.outcome)
         else:
             detail = ev.comment
         out.append(FileEvent(ev.created_at, "interview", f"interview_event:{ev.id}", title, detail, _name(ev.actor),
@@ -166,8 +169,10 @@ def _items(unit: Unit) -> list[FileEvent]:
     out = []
     for item in rows:
         status = STATE_LABELS.get(item.task.status, item.task.status) if item.task else "—"
-        out.append(FileEvent(item.created_at, "rectification", f"item:{item.id}", f"整改事项 #{item.id}：{item.text}",
-                             f"责任单位：{item.unit.name}；整改期限：{item.deadline.isoformat()}；当前状态：{status}",
+        out.append(FileEvent(item.created_at, "rectification", f"item:{item.id}",
+                             _("整改事项 #%(id)s：%(text)s", id=item.id, text=item.text),
+                             _("责任单位：%(unit)s；整改期限：%(deadline)s；当前状态：%(status)s", unit=item.unit.name,
+                               deadline=item.deadline.isoformat(), status=status),
                              _name(item.created_by), task_id=item.task_id, interview_id=item.interview_id))
     return out
 
@@ -178,21 +183,23 @@ def _records(unit: Unit) -> list[FileEvent]:
                               .order_by(AccountabilityRecord.id))
     out = []
     for r in rows:
-        detail = f"决定日期：{r.decided_on.isoformat()}" + (f"；整改事项 #{r.item_id}：{r.item.text}" if r.item else "")
+        detail = _("决定日期：%(date)s", date=r.decided_on.isoformat()) + (
+            _("；整改事项 #%(id)s：%(text)s", id=r.item_id, text=r.item.text) if r.item else "")
         if r.note:
-            detail += f"；备注：{r.note}"
+            detail += _("；备注：%(note)s", note=r.note)
         if r.filename:
-            detail += f"；附件：{r.filename}"
-        out.append(FileEvent(r.created_at, "accountability", f"record:{r.id}", f"{r.type_label}（{r.doc_number}）", detail,
+            detail += _("；附件：%(file)s", file=r.filename)
+        out.append(FileEvent(r.created_at, "accountability", f"record:{r.id}",
+                             _("%(type)s（%(doc)s）", type=r.type_label, doc=r.doc_number), detail,
                              _name(r.recorded_by), task_id=r.item.task_id if r.item else None, interview_id=r.interview_id,
                              extra={"record_id": r.id} if r.sha256 else {}))
     return out
 
 
-HEADER = ["时间", "类别", "事项", "详情", "相关任务", "经办人"]
+HEADER = [_l("时间"), _l("类别"), _l("事项"), _l("详情"), _l("相关任务"), _l("经办人")]
 WIDTHS = [18, 8, 44, 70, 10, 12]
 
 
 def workbook(unit: Unit, events: list[FileEvent]) -> bytes:
     rows = [[e.local_at.strftime("%Y-%m-%d %H:%M"), e.kind_label, e.title, e.detail, e.task_id or "", e.actor] for e in events]
-    return ledgers.workbook(f"督办档案-{unit.name}", HEADER, rows, WIDTHS)
+    return ledgers.workbook(_("督办档案-%(unit)s", unit=unit.name), [str(h) for h in HEADER], rows, WIDTHS)

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from tracker.clock import today, utcnow
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.i18n import DEFAULT
 from tracker.notices.outbox import enqueue, users_of_unit
 from tracker.plans.models import Measure
 from tracker.supervision.access import INSTRUCTORS, require
@@ -26,7 +30,7 @@ from tracker.units.models import Unit
 from workflows import TransitionContext, ladder, policy
 
 ESCALATED_LEVELS = ("escalated", "interview", "accountability")
-TABS = {"county": "按县市", "department": "按部门", "measure": "按措施"}
+TABS = {"county": _l("按县市"), "department": _l("按部门"), "measure": _l("按措施")}
 #: the board shows at most this many tasks (the most overdue first)
 LIMIT = 1000
 
@@ -107,31 +111,32 @@ def _load_tasks(task_ids) -> list[Task]:
     try:
         ids = sorted({int(i) for i in task_ids})
     except (TypeError, ValueError):
-        raise Invalid("任务编号无效。") from None
+        raise Invalid(_("任务编号无效。")) from None
     if not ids:
-        raise Invalid("请先勾选任务。")
+        raise Invalid(_("请先勾选任务。"))
     tasks = list(db.session.scalars(select(Task).where(Task.id.in_(ids)).order_by(Task.id)))
     missing = sorted(set(ids) - {t.id for t in tasks})
     if missing:
-        raise Invalid(f"找不到任务：{'、'.join(map(str, missing))}。")
+        raise Invalid(_("找不到任务：%(ids)s。", ids=_("、").join(map(str, missing))))
     return tasks
 
 
 def instruct(actor, task_ids, text: str, new_deadline: date | None = None) -> Instruction:
     """Give an instruction (批示) on the tasks; with a new deadline, every task gets it (source 'manual')."""
-    require(actor, INSTRUCTORS, "作出批示")
+    require(actor, INSTRUCTORS, _l("只有领导小组可以作出批示。"))
     text = (text or "").strip()
     if not text:
-        raise Invalid("请填写批示内容。")
+        raise Invalid(_("请填写批示内容。"))
     if len(text) > MAX_TEXT:
-        raise Invalid(f"批示内容不能超过 {MAX_TEXT} 字。")
+        raise Invalid(_("批示内容不能超过 %(limit)s 字。", limit=MAX_TEXT))
     day = today()
     if new_deadline is not None and new_deadline < day:
-        raise Invalid("新的完成时限不能早于今天。")
+        raise Invalid(_("新的完成时限不能早于今天。"))
     tasks = _load_tasks(task_ids)
     closed = [t for t in tasks if t.status in ("completed", "cancelled")]
     if closed:
-        raise Invalid("以下任务已办结或撤销，不能批示：" + "、".join(f"{t.display_title} · {t.unit.name}" for t in closed))
+        raise Invalid(_("以下任务已办结或撤销，不能批示：%(tasks)s",
+                        tasks=_("、").join(f"{t.display_title} · {t.unit.name}" for t in closed)))
     now = utcnow()
     instruction = Instruction(author_id=actor.id, text=text, new_deadline=new_deadline, created_at=now)
     db.session.add(instruction)
@@ -154,12 +159,15 @@ def instruct(actor, task_ids, text: str, new_deadline: date | None = None) -> In
     for task in tasks:
         by_unit.setdefault(task.unit_id, []).append(task)
     for unit_id, unit_tasks in by_unit.items():
-        listed = "；".join(t.display_title for t in unit_tasks)
-        when = f"完成时限调整为{new_deadline.isoformat()}。" if new_deadline else ""
+        with force_locale(DEFAULT):  # one text for all the unit's users: the default language
+            listed = _("；").join(t.display_title for t in unit_tasks)
+            when = _("完成时限调整为%(date)s。", date=new_deadline.isoformat()) if new_deadline else ""
+            subject = (_("【领导批示】%(task)s", task=unit_tasks[0].display_title) if len(unit_tasks) == 1 else
+                       _("【领导批示】%(task)s等%(num)s项任务", task=unit_tasks[0].display_title, num=len(unit_tasks)))
+            body = _("%(author)s批示：%(text)s\n涉及任务：%(tasks)s\n%(deadline)s", author=actor.display_name, text=text,
+                     tasks=listed, deadline=when).strip()
         enqueue(users_of_unit(unit_id), kind="instruction", key=f"instruction:{instruction.id}:unit={unit_id}",
-                subject=f"【领导批示】{unit_tasks[0].display_title}" + (f"等{len(unit_tasks)}项任务" if len(unit_tasks) > 1 else ""),
-                body=f"{actor.display_name}批示：{text}\n涉及任务：{listed}\n{when}".strip(),
-                link=task_link(unit_tasks[0]), task_id=unit_tasks[0].id,
+                subject=subject, body=body, link=task_link(unit_tasks[0]), task_id=unit_tasks[0].id,
                 data={"instruction_id": instruction.id, "tasks": [t.id for t in unit_tasks]})
     return instruction
 
@@ -169,7 +177,7 @@ def acknowledge(actor, task_ids) -> int:
 
     The acknowledgement does not change the task (no version bump), so a unit user's open form stays valid;
     the board shows 已阅 until any later audit row (progress, a ladder move, a new instruction …)."""
-    require(actor, INSTRUCTORS, "标记已阅")
+    require(actor, INSTRUCTORS, _l("只有领导小组可以标记已阅。"))
     tasks = _load_tasks(task_ids)
     latest = dict(db.session.execute(select(TaskEvent.task_id, func.max(TaskEvent.id))
                                      .where(TaskEvent.task_id.in_([t.id for t in tasks])).group_by(TaskEvent.task_id)).all())

@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -29,15 +32,18 @@ from tracker.clock import today as clock_today
 from tracker.clock import utcnow
 from tracker.errors import Invalid
 from tracker.extensions import db
+from tracker.i18n import DEFAULT
 from tracker.indicators.models import CountyFlag
 from tracker.notices.outbox import enqueue, insert_ignore, users_with_role
 from tracker.plans.models import Measure, Plan
 from tracker.supervision.access import SUPERVISORS, require
 from tracker.supervision.models import WATCHED_STATES, AccountabilityRecord, Interview, InterviewStatus, RectificationItem
+from tracker.supervision.reasons import measure_label
 from tracker.tasks.models import Task
 from workflows import LADDER_LABELS
 
-KIND_LABELS = {"overdue": "逾期未完成", "slippage": "创建后滑坡", "milestone": "目标节点未达成", "accountability": "整改逾期（待问责）"}
+KIND_LABELS = {"overdue": _l("逾期未完成"), "slippage": _l("创建后滑坡"), "milestone": _l("目标节点未达成"),
+               "accountability": _l("整改逾期（待问责）")}
 COMPUTED_KINDS = ("overdue", "milestone", "accountability")
 #: how many tasks an overdue flag's detail lists (the count covers all)
 DETAIL_TASKS = 20
@@ -83,13 +89,15 @@ def _overdue_wanted(day: date) -> dict[tuple[int, int], dict]:
         late = max((day - r.deadline).days, 0)
         d = wanted.setdefault((r.unit_id, day.year), {"as_of": day.isoformat(), "threshold_days": threshold,
                                                       "count": r.n, "worst_days": late, "tasks": []})
-        d["tasks"].append({"task_id": r.id, "measure": _label(r.number, r.title), "deadline": r.deadline.isoformat(),
-                           "days_overdue": late, "ladder": r.ladder})
+        d["tasks"].append({"task_id": r.id, "measure": _label(r.number, r.title), "measure_no": r.number,
+                           "measure_title": r.title, "deadline": r.deadline.isoformat(), "days_overdue": late,
+                           "ladder": r.ladder})
     return wanted
 
 
 def _label(number: str, title: str) -> str:
-    return f"（{number}）{title}" if not number[:1].isdigit() else f"{number} {title}"  # as Measure.label
+    """As Measure.label: plan data, kept in the flag's detail (which each refresh compares)."""
+    return f"（{number}）{title}" if not number[:1].isdigit() else f"{number} {title}"  # i18n: data
 
 
 def _milestone_wanted(day: date) -> dict[tuple[int, int], dict]:
@@ -175,7 +183,8 @@ def _sync(kind: str, wanted: dict[tuple[int, int], dict]) -> dict:
             counts["resolved"] += 1
     db.session.flush()
     if new_keys:
-        _announce(kind, new_keys, wanted)
+        with force_locale(DEFAULT):  # notices to every supervisor: the default language
+            _announce(kind, new_keys, wanted)
     return counts
 
 
@@ -192,13 +201,15 @@ def _announce(kind: str, keys: list[tuple[int, int]], wanted: dict) -> None:
         for due, unit_ids in by_due.items():
             d = wanted[(unit_ids[0], int(due[:4]))]
             enqueue(supervisors, kind="flag", key=f"flag:milestone:plan={d['plan_id']}:due={due}",
-                    subject=f"【目标节点未达成】{due}节点达标县市比例{d['actual']:.0%}，低于{d['target']:.0%}",
-                    body=f"未达标县市：{'、'.join(names.get(u, str(u)) for u in unit_ids)}。请跟进约谈或问责。", link=link)
+                    subject=_("【目标节点未达成】%(due)s节点达标县市比例%(actual)s，低于%(target)s", due=due,
+                              actual=f"{d['actual']:.0%}", target=f"{d['target']:.0%}"),
+                    body=_("未达标县市：%(counties)s。请跟进约谈或问责。",
+                           counties=_("、").join(names.get(u, str(u)) for u in unit_ids)), link=link)
         return
     for unit_id, year in keys:
         enqueue(supervisors, kind="flag", key=f"flag:{kind}:unit={unit_id}:year={year}",
-                subject=f"【{KIND_LABELS[kind]}】{names.get(unit_id, unit_id)}",
-                body="；".join(reasons(kind, wanted[(unit_id, year)], year)), link=link)
+                subject=_("【%(kind)s】%(unit)s", kind=KIND_LABELS[kind], unit=names.get(unit_id, unit_id)),
+                body=_("；").join(reasons(kind, wanted[(unit_id, year)], year)), link=link)
 
 
 def _flags_link() -> str:
@@ -212,26 +223,30 @@ def _flags_link() -> str:
 
 # ── reading ────────────────────────────────────────────────────────────────────────────────
 def reasons(kind: str, detail: dict, year: int) -> list[str]:
-    """The flag's reasons as Chinese sentences (pages, CLI, notices)."""
+    """The flag's reasons as sentences in the reader's language (pages, CLI, notices)."""
     detail = detail or {}
     if kind == "overdue":
-        lines = [(f"{detail.get('count', 0)}项任务逾期满{detail.get('threshold_days', '')}天或已进入约谈等级，"
-                  f"最长逾期{detail.get('worst_days', 0)}天")]
-        lines += [f"{t['measure']}：逾期{t['days_overdue']}天（督办等级：{LADDER_LABELS.get(t['ladder'], t['ladder'])}）"
+        lines = [_("%(num)s项任务逾期满%(threshold)s天或已进入约谈等级，最长逾期%(worst)s天", num=detail.get("count", 0),
+                   threshold=detail.get("threshold_days", ""), worst=detail.get("worst_days", 0))]
+        lines += [_("%(measure)s：逾期%(days)s天（督办等级：%(ladder)s）",
+                    measure=measure_label(t["measure_no"], t["measure_title"]) if "measure_no" in t else t["measure"],
+                    days=t["days_overdue"], ladder=LADDER_LABELS.get(t["ladder"], t["ladder"]))
                   for t in detail.get("tasks", [])[:5]]
         return lines
     if kind == "milestone":
-        return [(f"{detail.get('due')}目标节点要求达标县市比例不低于{detail.get('target', 0):.0%}，"
-                 f"实际{detail.get('actual', 0):.0%}，本县市未达标")]
+        return [_("%(due)s目标节点要求达标县市比例不低于%(target)s，实际%(actual)s，本县市未达标", due=detail.get("due"),
+                  target=f"{detail.get('target', 0):.0%}", actual=f"{detail.get('actual', 0):.0%}")]
     if kind == "accountability":
-        return [f"整改事项#{i['item_id']}“{i['text']}”逾期未完成（整改期限{i['deadline']}）" for i in detail.get("items", [])]
+        return [_("整改事项#%(id)s“%(text)s”逾期未完成（整改期限%(deadline)s）", id=i["item_id"], text=i["text"],
+                  deadline=i["deadline"]) for i in detail.get("items", [])]
     if kind == "slippage":
         lines = []
         if detail.get("overall_passed_in"):
-            lines.append(f"{detail['overall_passed_in']}年总体达标，{year}年未达标")
-        lines += [f"（{m['measure']}）{m['measure_title']}：{'、'.join(m.get('failing', []))}未达标"
+            lines.append(_("%(passed)s年总体达标，%(year)s年未达标", passed=detail["overall_passed_in"], year=year))
+        lines += [_("（%(number)s）%(title)s：%(failing)s未达标", number=m["measure"], title=m["measure_title"],
+                    failing=_("、").join(m.get("failing", [])))
                   for m in detail.get("measures", [])]
-        return lines or [f"{year}年督导评估出现滑坡"]
+        return lines or [_("%(year)s年督导评估出现滑坡", year=year)]
     return [str(detail)]
 
 
@@ -257,7 +272,7 @@ def active_interviews(unit_ids) -> dict[int, Interview]:
 
 def flag_row(flag: CountyFlag) -> dict:
     return {"id": flag.id, "unit_code": flag.unit.code, "unit_name": flag.unit.name, "kind": flag.kind,
-            "kind_label": KIND_LABELS.get(flag.kind, flag.kind), "year": flag.year,
+            "kind_label": str(KIND_LABELS.get(flag.kind, flag.kind)), "year": flag.year,
             "reasons": reasons(flag.kind, flag.detail, flag.year), "detail": flag.detail,
             "created_at": flag.created_at, "resolved_at": flag.resolved_at}
 
@@ -265,10 +280,10 @@ def flag_row(flag: CountyFlag) -> dict:
 def resolve(flag: CountyFlag, actor, resolution: str = "manual", note: str = "") -> CountyFlag:
     """Mark a flag handled by an action (manual 已处理, an interview, an accountability record)."""
     if resolution == "manual":
-        require(actor, SUPERVISORS, "将标记设为已处理")
+        require(actor, SUPERVISORS, _l("只有督学可以将标记设为已处理。"))
     if flag.resolved_at is not None:
         if resolution == "manual":
-            raise Invalid("该标记已处理。")
+            raise Invalid(_("该标记已处理。"))
         return flag
     detail = dict(flag.detail or {})
     detail["resolution"] = resolution

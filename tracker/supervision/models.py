@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Date, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,9 +25,10 @@ class InterviewStatus(str, enum.Enum):
     cancelled = "cancelled"
 
 
-INTERVIEW_STATUS_LABELS = {"scheduled": "待约谈", "held": "已约谈（整改中）", "closed": "已结束", "cancelled": "已取消"}
-INTERVIEW_EVENT_LABELS = {"open": "发起约谈", "hold": "举行约谈", "add_item": "下达整改事项", "close": "约谈结束",
-                          "cancel": "取消约谈"}
+INTERVIEW_STATUS_LABELS = {"scheduled": _l("待约谈"), "held": _l("已约谈（整改中）"), "closed": _l("已结束"),
+                           "cancelled": _l("已取消")}
+INTERVIEW_EVENT_LABELS = {"open": _l("发起约谈"), "hold": _l("举行约谈"), "add_item": _l("下达整改事项"),
+                          "close": _l("约谈结束"), "cancel": _l("取消约谈")}
 
 
 class AccountabilityType(str, enum.Enum):
@@ -37,8 +39,8 @@ class AccountabilityType(str, enum.Enum):
     other = "other"
 
 
-ACCOUNTABILITY_TYPE_LABELS = {"criticism": "通报批评", "interview": "约谈问责", "admonition": "诫勉谈话",
-                              "organisational": "组织处理", "other": "其他"}
+ACCOUNTABILITY_TYPE_LABELS = {"criticism": _l("通报批评"), "interview": _l("约谈问责"), "admonition": _l("诫勉谈话"),
+                              "organisational": _l("组织处理"), "other": _l("其他")}
 
 
 class Instruction(db.Model):
@@ -127,7 +129,7 @@ class Interview(db.Model):
 
     @property
     def status_label(self) -> str:
-        return INTERVIEW_STATUS_LABELS[self.status_value]
+        return str(INTERVIEW_STATUS_LABELS[self.status_value])
 
 
 class InterviewEvent(db.Model):
@@ -212,4 +214,4 @@ class AccountabilityRecord(db.Model):
 
     @property
     def type_label(self) -> str:
-        return ACCOUNTABILITY_TYPE_LABELS.get(self.type, self.type)
+        return str(ACCOUNTABILITY_TYPE_LABELS.get(self.type, self.type))

@@ -6,16 +6,16 @@ any role check answers 403), call one operation, commit once, flash, redirect.
 """
 from __future__ import annotations
 
-from datetime import UTC
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from tracker.clock import LOCAL_TZ, today, utcnow
+from tracker.clock import today, utcnow
 from tracker.errors import ServiceError
 from tracker.extensions import db
 from tracker.indicators.models import CountyFlag
@@ -59,6 +59,8 @@ from tracker.supervision.models import (
     RectificationItem,
 )
 from tracker.tasks import evidence as evidence_store
+from tracker.tasks.filters import choices
+from tracker.ui import cn_date
 from tracker.units.models import Unit
 from workflows import WorkflowError
 
@@ -70,7 +72,7 @@ def _role(*roles: str) -> None:
 
 
 def _errors(form) -> str:
-    return "；".join(e for errors in form.errors.values() for e in errors) or "表单无效，请重试。"
+    return _("；").join(str(e) for errors in form.errors.values() for e in errors) or _("表单无效，请重试。")
 
 
 def _failed(exc: Exception, target: str):
@@ -94,12 +96,16 @@ def _refresh_flags() -> None:
         db.session.rollback()
 
 
+@bp.app_template_filter("reason_text")
+def reason_text(reason: dict) -> str:
+    """An interview's reason in the reader's language: ``{{ r|reason_text }}``."""
+    return reason_ops.reason_text(reason)
+
+
 @bp.app_template_filter("local_time")
 def local_time(value) -> str:
-    if value is None:
-        return ""
-    local = value.replace(tzinfo=value.tzinfo or UTC).astimezone(LOCAL_TZ)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    """An instant (naive = UTC) in the bureau's time zone, written as the reader writes dates."""
+    return cn_date(value)
 
 
 # ── leadership board ───────────────────────────────────────────────────────────────────────
@@ -134,8 +140,12 @@ def instruct():
         instruction = board_ops.instruct(current_user, request.form.getlist("task_ids"), form.text.data, form.new_deadline.data)
     except (ServiceError, WorkflowError) as exc:
         return _failed(exc, _board_back())
-    note = f"，完成时限调整为{instruction.new_deadline.isoformat()}" if instruction.new_deadline else ""
-    return _done(f"已对 {len(instruction.links)} 项任务作出批示{note}，责任单位已收到通知。", _board_back())
+    if instruction.new_deadline:
+        message = _("已对 %(num)s 项任务作出批示，完成时限调整为%(date)s，责任单位已收到通知。", num=len(instruction.links),
+                    date=instruction.new_deadline.isoformat())
+    else:
+        message = _("已对 %(num)s 项任务作出批示，责任单位已收到通知。", num=len(instruction.links))
+    return _done(message, _board_back())
 
 
 @bp.route("/board/review", methods=["POST"])
@@ -147,7 +157,7 @@ def review():
         added = board_ops.acknowledge(current_user, request.form.getlist("task_ids"))
     except ServiceError as exc:
         return _failed(exc, _board_back())
-    return _done(f"已标记 {added} 项为已阅。", _board_back())
+    return _done(_("已标记 %(num)s 项为已阅。", num=added), _board_back())
 
 
 @bp.route("/instructions")
@@ -179,7 +189,7 @@ def resolve_flag(flag_id: int):
         flag_store.resolve(flag, current_user, "manual", form.note.data or "")
     except ServiceError as exc:
         return _failed(exc, url_for("supervision.flags"))
-    return _done("已标记为已处理。", url_for("supervision.flags"))
+    return _done(_("已标记为已处理。"), url_for("supervision.flags"))
 
 
 # ── interviews ─────────────────────────────────────────────────────────────────────────────
@@ -201,7 +211,7 @@ def interviews():
 
 def _unit_choices() -> list[tuple[str, str]]:
     units = db.session.scalars(select(Unit).order_by(Unit.kind, Unit.code)).all()
-    return [(u.code, f"{u.name}（{u.kind_label}）") for u in units]
+    return [(u.code, _("%(unit)s（%(kind)s）", unit=u.name, kind=u.kind_label)) for u in units]
 
 
 @bp.route("/interviews/new", methods=["GET", "POST"])
@@ -217,7 +227,7 @@ def new_interview():
     if request.method == "POST":
         target = url_for("supervision.new_interview", unit=unit.code if unit else None, flag=flag.id if flag else None)
         if not form.validate_on_submit() or unit is None:
-            flash(_errors(form) if unit is not None else "请选择被约谈单位。", "danger")
+            flash(_errors(form) if unit is not None else _("请选择被约谈单位。"), "danger")
             return redirect(target, 303)
         try:
             interview = ops.open_interview(current_user, unit, scheduled_at=form.scheduled_at.data, place=form.place.data,
@@ -225,7 +235,8 @@ def new_interview():
                                            selected=request.form.getlist("reasons"), extra=form.extra.data)
         except ServiceError as exc:
             return _failed(exc, target)
-        return _done(f"已发起对{unit.name}的约谈，已通知该单位。", url_for("supervision.interview", interview_id=interview.id))
+        return _done(_("已发起对%(unit)s的约谈，已通知该单位。", unit=unit.name),
+                     url_for("supervision.interview", interview_id=interview.id))
     if unit is not None:
         form.unit.data = unit.code
     if flag is not None:
@@ -252,11 +263,11 @@ def interview(interview_id: int):
     is_supervisor = current_user.has_role(*SUPERVISORS)
     item_form = ItemForm()
     if is_supervisor and iv.status_value == "held":
-        item_form.unit.choices = _unit_choices()
+        item_form.unit.choices = choices(_unit_choices())
         item_form.unit.data = iv.unit.code
         measures = db.session.scalars(select(Measure).join(Measure.section)
                                       .order_by(Measure.plan_id, Section.position, Measure.position)).all()
-        item_form.measure.choices = [(str(m.id), m.label) for m in measures]
+        item_form.measure.choices = choices((m.id, m.label) for m in measures)
         default = reason_ops.default_measure_id(iv)
         item_form.measure.data = str(default) if default else None
     return render_template("supervision/interview.html", iv=iv, events=events, items=items, records=records,
@@ -285,7 +296,7 @@ def hold(interview_id: int):
                            expected_version=form.version.data or None)
     except (ServiceError, WorkflowError) as exc:
         return _failed(exc, target)
-    return _done("已记录约谈情况，请下达整改清单。", target)
+    return _done(_("已记录约谈情况，请下达整改清单。"), target)
 
 
 @bp.route("/interviews/<int:interview_id>/close", methods=["POST"])
@@ -300,7 +311,7 @@ def close(interview_id: int):
         ops.close_interview(iv, current_user, comment=form.comment.data, expected_version=form.version.data or None)
     except ServiceError as exc:
         return _failed(exc, target)
-    return _done("约谈已结束。", target)
+    return _done(_("约谈已结束。"), target)
 
 
 @bp.route("/interviews/<int:interview_id>/cancel", methods=["POST"])
@@ -315,7 +326,7 @@ def cancel(interview_id: int):
         ops.cancel_interview(iv, current_user, reason=form.reason.data, expected_version=form.version.data or None)
     except ServiceError as exc:
         return _failed(exc, target)
-    return _done("约谈已取消，已通知该单位。", target)
+    return _done(_("约谈已取消，已通知该单位。"), target)
 
 
 @bp.route("/interviews/<int:interview_id>/items", methods=["POST"])
@@ -334,7 +345,7 @@ def add_item(interview_id: int):
         item = ops.add_item(iv, current_user, text=form.text.data, unit=unit, deadline=form.deadline.data, measure=measure)
     except ServiceError as exc:
         return _failed(exc, target)
-    return _done(f"已下达整改事项 #{item.id}，{unit.name}的任务清单中已生成整改任务。", target)
+    return _done(_("已下达整改事项 #%(id)s，%(unit)s的任务清单中已生成整改任务。", id=item.id, unit=unit.name), target)
 
 
 @bp.route("/items/<int:item_id>/accountability", methods=["POST"])
@@ -355,7 +366,7 @@ def accountability(item_id: int):
                                            stream=upload.stream if has_file else None, filename=upload.filename if has_file else "")
     except (ServiceError, WorkflowError) as exc:
         return _failed(exc, target)
-    return _done(f"已记录问责：{record.type_label}（{record.doc_number}）。", target)
+    return _done(_("已记录问责：%(type)s（%(doc)s）。", type=record.type_label, doc=record.doc_number), target)
 
 
 @bp.route("/records/<int:record_id>/document")
@@ -367,7 +378,7 @@ def document(record_id: int):
     path = evidence_store.stored_path(record.sha256)
     if not path.exists():
         abort(410)
-    return send_file(path, mimetype=record.stored.mimetype, as_attachment=True, download_name=record.filename or "问责决定",
+    return send_file(path, mimetype=record.stored.mimetype, as_attachment=True, download_name=record.filename or _("问责决定"),
                      conditional=True, max_age=0)
 
 
@@ -401,6 +412,6 @@ def unit_file(code: str):
 def unit_file_xlsx(code: str):
     unit = unit_or_404(code, current_user)
     data = archive.workbook(unit, archive.unit_file(unit))
-    name = f"督办档案-{unit.name}-{today().isoformat()}.xlsx"
+    name = _("督办档案-%(unit)s-%(date)s.xlsx", unit=unit.name, date=today().isoformat())
     return Response(data, mimetype=XLSX, headers={
         "Content-Disposition": f"attachment; filename=file.xlsx; filename*=UTF-8''{quote(name)}"})

@@ -10,6 +10,7 @@ import hmac
 from datetime import date, datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 
 
 def calendar_token(user) -> str:
@@ -43,15 +44,18 @@ def render(tasks, *, name: str, link_for, stamp: datetime, host: str) -> str:
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//youzhi-junheng//duban//ZH", "CALSCALE:GREGORIAN",
              "METHOD:PUBLISH", f"X-WR-CALNAME:{_escape(name)}", "X-WR-TIMEZONE:Asia/Shanghai"]
     dtstamp = stamp.strftime("%Y%m%dT%H%M%SZ")
+    alarm = _escape(_("7天后到期"))
     for t in tasks:
         due: date = t.deadline
+        summary = _escape(_("【截止】%(title)s", title=t.measure.label + " · " + t.unit.name))
+        description = _escape(_("任务状态：%(status)s。", status=t.status_label) + link_for(t))
         lines += [
             "BEGIN:VEVENT", f"UID:task-{t.id}@{host}", f"DTSTAMP:{dtstamp}",
             f"DTSTART;VALUE=DATE:{due:%Y%m%d}", f"DTEND;VALUE=DATE:{due + timedelta(days=1):%Y%m%d}",
-            f"SUMMARY:{_escape('【截止】' + t.measure.label + ' · ' + t.unit.name)}",
-            f"DESCRIPTION:{_escape('任务状态：' + t.status_label + '。' + link_for(t))}",
+            f"SUMMARY:{summary}",
+            f"DESCRIPTION:{description}",
             f"URL:{link_for(t)}",
-            "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-P7D", f"DESCRIPTION:{_escape('7天后到期')}", "END:VALARM",
+            "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-P7D", f"DESCRIPTION:{alarm}", "END:VALARM",
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 CHUNK = 64 * 1024
 
@@ -26,21 +28,22 @@ class EvidenceRejected(ValueError):
 @dataclass(frozen=True)
 class FileType:
     mimetype: str
-    label: str
+    label: str  # lazily translated
     extensions: tuple[str, ...]
 
 
-PDF = FileType("application/pdf", "PDF 文档", (".pdf",))
-DOCX = FileType("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word 文档", (".docx",))
-XLSX = FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel 表格", (".xlsx",))
-PPTX = FileType("application/vnd.openxmlformats-officedocument.presentationml.presentation", "PowerPoint 演示文稿", (".pptx",))
-OLE = FileType("application/x-ole-storage", "Office 97-2003 / WPS 文档", (".doc", ".xls", ".ppt", ".wps", ".et", ".dps"))
-OFD = FileType("application/ofd", "OFD 版式文档", (".ofd",))
-PNG = FileType("image/png", "PNG 图片", (".png",))
-JPEG = FileType("image/jpeg", "JPEG 图片", (".jpg", ".jpeg"))
-GIF = FileType("image/gif", "GIF 图片", (".gif",))
-WEBP = FileType("image/webp", "WebP 图片", (".webp",))
-ALLOWED_HINT = "PDF、Word/Excel/PowerPoint（含 97-2003 与 WPS 格式）、OFD、PNG/JPEG/GIF/WebP 图片"
+PDF = FileType("application/pdf", _l("PDF 文档"), (".pdf",))
+DOCX = FileType("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _l("Word 文档"), (".docx",))
+XLSX = FileType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _l("Excel 表格"), (".xlsx",))
+PPTX = FileType("application/vnd.openxmlformats-officedocument.presentationml.presentation", _l("PowerPoint 演示文稿"),
+                (".pptx",))
+OLE = FileType("application/x-ole-storage", _l("Office 97-2003 / WPS 文档"), (".doc", ".xls", ".ppt", ".wps", ".et", ".dps"))
+OFD = FileType("application/ofd", _l("OFD 版式文档"), (".ofd",))
+PNG = FileType("image/png", _l("PNG 图片"), (".png",))
+JPEG = FileType("image/jpeg", _l("JPEG 图片"), (".jpg", ".jpeg"))
+GIF = FileType("image/gif", _l("GIF 图片"), (".gif",))
+WEBP = FileType("image/webp", _l("WebP 图片"), (".webp",))
+ALLOWED_HINT = _l("PDF、Word/Excel/PowerPoint（含 97-2003 与 WPS 格式）、OFD、PNG/JPEG/GIF/WebP 图片")
 
 
 def sniff(path: Path) -> FileType | None:
@@ -85,7 +88,7 @@ def clean_filename(name: str) -> str:
     if len(name) > 200:
         stem, ext = os.path.splitext(name)
         name = stem[: 200 - len(ext)] + ext
-    return name or "未命名文件"
+    return name or "未命名文件"  # i18n: data (stored as the file's name)
 
 
 def evidence_dir() -> Path:
@@ -120,17 +123,19 @@ def receive(stream: BinaryIO, filename: str) -> Received:
             while chunk := stream.read(CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise EvidenceRejected(f"文件“{name}”超过大小上限 {limit // (1024 * 1024)} MB。")
+                    raise EvidenceRejected(_("文件“%(name)s”超过大小上限 %(size)d MB。", name=name,
+                                             size=limit // (1024 * 1024)))
                 digest.update(chunk)
                 out.write(chunk)
         if size == 0:
-            raise EvidenceRejected(f"文件“{name}”是空文件。")
+            raise EvidenceRejected(_("文件“%(name)s”是空文件。", name=name))
         filetype = sniff(Path(tmp))
         if filetype is None:
-            raise EvidenceRejected(f"文件“{name}”的内容不是允许的类型（{ALLOWED_HINT}）。")
+            raise EvidenceRejected(_("文件“%(name)s”的内容不是允许的类型（%(allowed)s）。", name=name, allowed=ALLOWED_HINT))
         ext = os.path.splitext(name)[1].lower()
         if ext not in filetype.extensions:
-            raise EvidenceRejected(f"文件“{name}”的内容是{filetype.label}，与扩展名“{ext or '（无）'}”不符。")
+            raise EvidenceRejected(_("文件“%(name)s”的内容是%(kind)s，与扩展名“%(ext)s”不符。", name=name, kind=filetype.label,
+                                     ext=ext or _("（无）")))
         sha = digest.hexdigest()
         target = stored_path(sha)
         target.parent.mkdir(exist_ok=True)

@@ -1,6 +1,7 @@
 """Task forms. Each carries the version the user saw, so a stale form gets a conflict, not a lost update."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField
@@ -13,24 +14,24 @@ class VersionedForm(FlaskForm):
 
 class ActionForm(VersionedForm):
     event = HiddenField(validators=[DataRequired()])
-    comment = TextAreaField("意见/理由", validators=[Optional(), Length(max=5000)])
+    comment = TextAreaField(_l("意见/理由"), validators=[Optional(), Length(max=5000)])
 
 
 class ProgressForm(VersionedForm):
-    percent = IntegerField("完成进度（%）", validators=[InputRequired("请填写完成进度"), NumberRange(0, 100, "完成进度应为 0–100")])
-    text = TextAreaField("进展情况", validators=[DataRequired("请填写进展情况"), Length(max=5000)])
+    percent = IntegerField(_l("完成进度（%）"), validators=[InputRequired(_l("请填写完成进度")), NumberRange(0, 100, _l("完成进度应为 0–100"))])
+    text = TextAreaField(_l("进展情况"), validators=[DataRequired(_l("请填写进展情况")), Length(max=5000)])
 
 
 class EvidenceForm(VersionedForm):
-    file = FileField("佐证材料", validators=[FileRequired("请选择文件")])
-    note = StringField("说明", validators=[Optional(), Length(max=500)])
+    file = FileField(_l("佐证材料"), validators=[FileRequired(_l("请选择文件"))])
+    note = StringField(_l("说明"), validators=[Optional(), Length(max=500)])
 
 
 class ExtensionForm(VersionedForm):
-    new_deadline = DateField("申请延至", validators=[DataRequired("请选择新的完成时限")])
-    reason = TextAreaField("延期理由", validators=[DataRequired("请填写延期理由"), Length(max=5000)])
+    new_deadline = DateField(_l("申请延至"), validators=[DataRequired(_l("请选择新的完成时限"))])
+    reason = TextAreaField(_l("延期理由"), validators=[DataRequired(_l("请填写延期理由")), Length(max=5000)])
 
 
 class DecisionForm(FlaskForm):
     decision = HiddenField(validators=[DataRequired()])
-    comment = TextAreaField("审批意见", validators=[Optional(), Length(max=5000)])
+    comment = TextAreaField(_l("审批意见"), validators=[Optional(), Length(max=5000)])

@@ -62,7 +62,7 @@ class Task(db.Model):
     def status_label(self) -> str:
         from workflows import STATE_LABELS
 
-        return STATE_LABELS.get(self.status, self.status)
+        return str(STATE_LABELS.get(self.status, self.status))
 
     @property
     def display_title(self) -> str:

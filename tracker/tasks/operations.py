@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,7 +18,7 @@ from tracker.auth.models import Role, User
 from tracker.clock import today, utcnow
 from tracker.errors import STALE_MESSAGE, Conflict, Forbidden, Invalid
 from tracker.extensions import db
-from tracker.notices.outbox import enqueue, users_of_unit, users_with_role
+from tracker.notices.outbox import enqueue_each_language, users_of_unit, users_with_role
 from tracker.tasks import evidence as evidence_store
 from tracker.tasks.models import Evidence, ExtensionRequest, ProgressReport, Task, TaskEvent
 from workflows import ExtensionRefused, TransitionContext, ladder, lifecycle, policy
@@ -30,7 +31,7 @@ def system_user() -> User:
     """The account the scheduler and imports act as; it cannot sign in (no password)."""
     user = db.session.scalar(select(User).where(User.username == SYSTEM_USERNAME))
     if user is None:
-        user = User(username=SYSTEM_USERNAME, display_name="系统", role=Role.system, password_hash="", created_at=utcnow())
+        user = User(username=SYSTEM_USERNAME, display_name="系统", role=Role.system, password_hash="", created_at=utcnow())  # i18n: data
         db.session.add(user)
         db.session.flush()
     return user
@@ -50,9 +51,17 @@ def flush_or_conflict() -> None:
         raise Conflict(STALE_MESSAGE) from None
 
 
+_OWNER_ONLY = {
+    "progress": lambda unit: _("只有%(unit)s的经办人可以报送进展。", unit=unit),
+    "evidence": lambda unit: _("只有%(unit)s的经办人可以上传佐证材料。", unit=unit),
+    "extension": lambda unit: _("只有%(unit)s的经办人可以申请延期。", unit=unit),
+}
+
+
 def _require_owner(task: Task, actor: User, action: str) -> None:
+    """`action`: progress, evidence or extension."""
     if not (actor.has_role("unit") and actor.unit_id == task.unit_id):
-        raise Forbidden(f"只有{task.unit.name}的经办人可以{action}。")
+        raise Forbidden(_OWNER_ONLY[action](task.unit.name))
 
 
 def _audit(task: Task, actor: User, event: str, *, from_status=None, to_status=None, from_ladder=None,
@@ -95,18 +104,30 @@ def task_link(task: Task) -> str:
 
 
 #: who hears about each lifecycle event (kind, recipients)
-def _notify_lifecycle(task: Task, event: str, actor: User, comment: str) -> None:
-    label = lifecycle.EVENT_LABELS.get(event, event)
+#: lifecycle events the owner unit's users hear about (submit goes to the supervisors)
+UNIT_NOTIFIED_EVENTS = ("verify", "return", "reopen", "suspend", "cancel", "restore")
+
+
+def lifecycle_notice(task: Task, event: str, actor: User, comment: str) -> dict:
+    """The notice of a lifecycle event as keyword arguments of `enqueue` (task.version is the new version)."""
+    label = str(lifecycle.EVENT_LABELS.get(event, event))
     title = f"{task.measure.label} · {task.unit.name}"
+    body = _("%(actor)s对任务“%(title)s”执行了“%(action)s”。", actor=actor.display_name, title=title, action=label)
+    if comment:
+        body += "\n" + _("意见：%(comment)s", comment=comment)
+    return dict(kind=event, key=f"{event}:task={task.id}:v={task.version}",
+                subject=_("【%(label)s】%(title)s", label=label, title=title),
+                body=body, link=task_link(task), task_id=task.id)
+
+
+def _notify_lifecycle(task: Task, event: str, actor: User, comment: str) -> None:
     if event == "submit":
         recipients = users_with_role("supervisor")
-    elif event in ("verify", "return", "reopen", "suspend", "cancel", "restore"):
+    elif event in UNIT_NOTIFIED_EVENTS:
         recipients = users_of_unit(task.unit_id)
     else:
         return
-    body = f"{actor.display_name}对任务“{title}”执行了“{label}”。" + (f"\n意见：{comment}" if comment else "")
-    enqueue(recipients, kind=event, key=f"{event}:task={task.id}:v={task.version}", subject=f"【{label}】{title}",
-            body=body, link=task_link(task), task_id=task.id)
+    enqueue_each_language(recipients, lambda: lifecycle_notice(task, event, actor, comment))
 
 
 def fire(task: Task, event: str, actor: User, *, comment: str = "", expected_version: int | None = None) -> dict:
@@ -145,31 +166,34 @@ def fire_ladder(task: Task, event: str, actor: User, *, comment: str = "", expec
            to_status=task.status, comment=comment)
     flush_or_conflict()
     if event in ("escalate", "call_interview", "hold_accountable"):
-        label = ladder.LADDER_EVENT_LABELS[event]
-        enqueue(users_of_unit(task.unit_id) + users_with_role("leadership"), kind=event,
-                key=f"{event}:task={task.id}:v={task.version}", subject=f"【{label}】{task.measure.label} · {task.unit.name}",
-                body=f"{actor.display_name}：{comment}", link=task_link(task), task_id=task.id)
+        enqueue_each_language(
+            users_of_unit(task.unit_id) + users_with_role("leadership"),
+            lambda: dict(subject=_("【%(label)s】%(title)s", label=str(ladder.LADDER_EVENT_LABELS[event]),
+                                   title=f"{task.measure.label} · {task.unit.name}"),
+                         body=_("%(actor)s：%(comment)s", actor=actor.display_name, comment=comment)),
+            kind=event, key=f"{event}:task={task.id}:v={task.version}", link=task_link(task), task_id=task.id)
     flush_or_conflict()
     return {"task": task.id, "event": event, "from": before, "to": task.ladder, "status": task.status, "version": task.version}
 
 
 def report_progress(task: Task, actor: User, percent, text: str, *, expected_version: int | None = None) -> ProgressReport:
     _check_version(task, expected_version)
-    _require_owner(task, actor, "报送进展")
+    _require_owner(task, actor, "progress")
     if task.status not in ("in_progress", "returned"):
-        raise Conflict(f"任务当前状态为“{lifecycle.STATE_LABELS[task.status]}”，" +
-                       ("请先签收再报送进展。" if task.status == "assigned" else "不能报送进展。"))
+        state = str(lifecycle.STATE_LABELS[task.status])
+        raise Conflict(_("任务当前状态为“%(state)s”，请先签收再报送进展。", state=state) if task.status == "assigned"
+                       else _("任务当前状态为“%(state)s”，不能报送进展。", state=state))
     try:
         percent = int(percent)
     except (TypeError, ValueError):
-        raise Invalid("完成进度应为 0–100 的整数。") from None
+        raise Invalid(_("完成进度应为 0–100 的整数。")) from None
     if not 0 <= percent <= 100:
-        raise Invalid("完成进度应为 0–100 的整数。")
+        raise Invalid(_("完成进度应为 0–100 的整数。"))
     text = (text or "").strip()
     if not text:
-        raise Invalid("请填写进展情况。")
+        raise Invalid(_("请填写进展情况。"))
     if len(text) > MAX_TEXT:
-        raise Invalid(f"进展情况不能超过 {MAX_TEXT} 字。")
+        raise Invalid(_("进展情况不能超过 %(num)d 字。", num=MAX_TEXT))
     report = ProgressReport(task_id=task.id, author_id=actor.id, percent=percent, text=text, created_at=utcnow())
     db.session.add(report)
     task.progress_percent, task.last_progress_at = percent, report.created_at
@@ -182,10 +206,11 @@ def add_evidence(task: Task, actor: User, stream, filename: str, note: str = "",
                  expected_version: int | None = None) -> Evidence:
     """Store an uploaded file (once per content) and attach it; the same file twice attaches once."""
     _check_version(task, expected_version)
-    _require_owner(task, actor, "上传佐证材料")
+    _require_owner(task, actor, "evidence")
     if task.status not in ("in_progress", "returned"):
-        raise Conflict(f"任务当前状态为“{lifecycle.STATE_LABELS[task.status]}”，不能上传佐证材料"
-                       + ("（请先签收）。" if task.status == "assigned" else "。"))
+        state = str(lifecycle.STATE_LABELS[task.status])
+        raise Conflict(_("任务当前状态为“%(state)s”，不能上传佐证材料（请先签收）。", state=state) if task.status == "assigned"
+                       else _("任务当前状态为“%(state)s”，不能上传佐证材料。", state=state))
     received = evidence_store.store_upload(stream, filename)
     existing = db.session.scalar(select(Evidence).where(Evidence.task_id == task.id, Evidence.sha256 == received.sha256))
     if existing is not None:
@@ -203,16 +228,16 @@ def add_evidence(task: Task, actor: User, stream, filename: str, note: str = "",
 def request_extension(task: Task, actor: User, new_deadline: date, reason: str, *,
                       expected_version: int | None = None) -> ExtensionRequest:
     _check_version(task, expected_version)
-    _require_owner(task, actor, "申请延期")
+    _require_owner(task, actor, "extension")
     if task.status in lifecycle.TERMINAL_STATES:
-        raise Conflict("任务已办结或撤销，不能申请延期。")
+        raise Conflict(_("任务已办结或撤销，不能申请延期。"))
     reason = (reason or "").strip()
     if not reason:
-        raise Invalid("请填写延期理由。")
+        raise Invalid(_("请填写延期理由。"))
     pending = db.session.scalar(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id,
                                                                ExtensionRequest.status == "pending"))
     if pending is not None:
-        raise Conflict("已有一条待审批的延期申请，请等待审批结果。")
+        raise Conflict(_("已有一条待审批的延期申请，请等待审批结果。"))
     try:
         needs_leadership = policy.check_extension_request(task.deadline, today(), new_deadline, current_policy())
     except ExtensionRefused as exc:
@@ -226,10 +251,13 @@ def request_extension(task: Task, actor: User, new_deadline: date, reason: str, 
            data={"old_deadline": task.deadline.isoformat(), "new_deadline": new_deadline.isoformat(),
                  "needs_leadership": needs_leadership})
     approvers = users_with_role("leadership" if needs_leadership else "supervisor")
-    enqueue(approvers, kind="extension_request", key=f"extension_request:task={task.id}:v={task.version}",
-            subject=f"【延期申请】{task.measure.label} · {task.unit.name}",
-            body=f"申请将完成时限由{task.deadline.isoformat()}延至{new_deadline.isoformat()}。理由：{reason}",
-            link=task_link(task), task_id=task.id)
+    enqueue_each_language(
+        approvers,
+        lambda: dict(subject=_("【延期申请】%(title)s", title=f"{task.measure.label} · {task.unit.name}"),
+                     body=_("申请将完成时限由%(old)s延至%(new)s。理由：%(reason)s", old=task.deadline.isoformat(),
+                            new=new_deadline.isoformat(), reason=reason)),
+        kind="extension_request", key=f"extension_request:task={task.id}:v={task.version}",
+        link=task_link(task), task_id=task.id)
     db.session.flush()
     return req
 
@@ -237,13 +265,14 @@ def request_extension(task: Task, actor: User, new_deadline: date, reason: str, 
 def decide_extension(req: ExtensionRequest, actor: User, approve: bool, comment: str = "") -> ExtensionRequest:
     task = req.task
     if req.status != "pending":
-        raise Conflict("该延期申请已经处理过了。")
+        raise Conflict(_("该延期申请已经处理过了。"))
     allowed = ("leadership",) if req.needs_leadership else ("supervisor", "leadership")
     if not actor.has_role(*allowed):
-        raise Forbidden("延期超过规定天数，须由领导小组审批。" if req.needs_leadership else "只有督学或领导小组可以审批延期申请。")
+        raise Forbidden(_("延期超过规定天数，须由领导小组审批。") if req.needs_leadership
+                        else _("只有督学或领导小组可以审批延期申请。"))
     comment = (comment or "").strip()
     if not approve and not comment:
-        raise Invalid("不同意延期时请填写理由。")
+        raise Invalid(_("不同意延期时请填写理由。"))
     req.status, req.decided_by_id, req.decided_at, req.decision_comment = (
         "approved" if approve else "rejected", actor.id, utcnow(), comment[:MAX_TEXT])
     before_ladder, old = task.ladder, task.deadline
@@ -256,9 +285,12 @@ def decide_extension(req: ExtensionRequest, actor: User, approve: bool, comment:
             ladder.fire(task, "reset", TransitionContext("system"))
     _audit(task, actor, "extension_" + req.status, comment=comment, from_ladder=before_ladder, to_ladder=task.ladder,
            data={"old_deadline": old.isoformat(), "new_deadline": req.new_deadline.isoformat(), "decision": req.status})
-    enqueue(users_of_unit(task.unit_id), kind="extension_decision", key=f"extension_decision:req={req.id}",
-            subject=f"【延期申请{'已同意' if approve else '未同意'}】{task.measure.label}",
-            body=comment or ("完成时限调整为" + req.new_deadline.isoformat()), link=task_link(task), task_id=task.id)
+    enqueue_each_language(
+        users_of_unit(task.unit_id),
+        lambda: dict(subject=(_("【延期申请已同意】%(title)s", title=task.measure.label) if approve
+                              else _("【延期申请未同意】%(title)s", title=task.measure.label)),
+                     body=comment or _("完成时限调整为%(date)s", date=req.new_deadline.isoformat())),
+        kind="extension_decision", key=f"extension_decision:req={req.id}", link=task_link(task), task_id=task.id)
     flush_or_conflict()
     return req
 
@@ -267,7 +299,7 @@ def set_deadline(task: Task, actor: User, new_deadline: date, reason: str = "", 
     """Admin edit of a deadline; re-imports keep it (source 'manual')."""
     _check_version(task, expected_version)
     if not actor.has_role("admin"):
-        raise Forbidden("只有系统管理员可以直接修改完成时限。")
+        raise Forbidden(_("只有系统管理员可以直接修改完成时限。"))
     old = task.deadline
     task.deadline, task.deadline_source = new_deadline, "manual"
     _audit(task, actor, "deadline", comment=reason, data={"old_deadline": old.isoformat(), "new_deadline": new_deadline.isoformat()})

@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -19,7 +21,7 @@ from tracker.clock import today
 from tracker.plans.models import Measure
 from tracker.plans.models import Plan
 from tracker.tasks.filters import TaskFilterForm, choices
-from tracker.tasks.queries import list_tasks, task_list_stmt
+from tracker.tasks.queries import list_tasks, task_count_stmt, task_list_stmt
 from tracker.units.models import Unit
 from workflows import TransitionRefused, WorkflowError, ladder, lifecycle
 
@@ -47,6 +49,8 @@ def home():
 
 
 PER_PAGE = 50
+#: the list says "more than 1000" rather than counting every task of a national table on each request
+COUNT_CAP = 1000
 
 
 @bp.route("/tasks")
@@ -54,8 +58,11 @@ PER_PAGE = 50
 def index():
     """Every task the user may see, with filters and pages."""
     form = TaskFilterForm(request.args)
-    plans = db.session.execute(select(Plan.id, Plan.title).order_by(Plan.id)).all()
-    form.plan.choices = choices([("", "全部方案"), *((str(i), t) for i, t in plans)])
+    plan_stmt = select(Plan.id, Plan.title).order_by(Plan.id)
+    if current_user.has_role("unit"):  # only the plans the unit has tasks in
+        plan_stmt = plan_stmt.where(Plan.id.in_(select(Task.plan_id).where(Task.unit_id == current_user.unit_id)))
+    plans = db.session.execute(plan_stmt).all()
+    form.plan.choices = choices([("", _("全部方案")), *((str(i), t) for i, t in plans)])
     plan_id = request.args.get("plan", type=int)
     if current_user.has_role("unit"):
         # a unit chooses among the measures it actually has tasks for
@@ -66,20 +73,44 @@ def index():
     else:
         measure_stmt = None  # measures are listed once a plan is chosen: a national list would be tens of thousands
     measures = db.session.execute(measure_stmt).all() if measure_stmt is not None else []
-    form.measure.choices = choices([("", "全部措施" if measure_stmt is not None else "（先选择方案）"),
-                                    *((str(i), f"（{n}）{t}") for i, n, t in sorted(measures, key=lambda m: m[0]))])
+    form.measure.choices = choices([("", _("全部措施") if measure_stmt is not None else _("（先选择方案）")),
+                                    *((str(i), _("（%(number)s）%(title)s", number=n, title=t))
+                                      for i, n, t in sorted(measures, key=lambda m: m[0]))])
     if not current_user.has_role("unit"):
-        unit_stmt = select(Unit.id, Unit.name, Unit.kind).order_by(Unit.code)
-        if plan_id:
-            unit_stmt = unit_stmt.where(Unit.id.in_(select(Task.unit_id).where(Task.plan_id == plan_id)))
-        units = db.session.execute(unit_stmt).all()
-        form.county.choices = choices([("", "全部县市"), *((str(i), n) for i, n, k in units if k == "county")])
-        form.department.choices = choices([("", "全部部门"), *((str(i), n) for i, n, k in units if k == "department")])
+        form.county.choices = _unit_choices("county", plan_id, form.county.data, _("全部县市"))
+        form.department.choices = _unit_choices("department", plan_id, form.department.data, _("全部部门"))
     filters = form.filters()
-    stmt = task_list_stmt(user=current_user, overdue_on=today() if form.overdue.data else None, **filters)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    overdue_on = today() if form.overdue.data else None
+    stmt = task_list_stmt(user=current_user, overdue_on=overdue_on, **filters)
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False, count=False)
+    total = db.session.scalar(task_count_stmt(user=current_user, overdue_on=overdue_on, cap=COUNT_CAP, **filters))
+    capped = total > COUNT_CAP
+    if capped:  # "more than COUNT_CAP": the pages go on while they are full
+        total = max(total, (page.page - 1) * PER_PAGE + len(page.items) + (len(page.items) == PER_PAGE))
+    page.total = total
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("tasks/index.html", form=form, page=page, tasks=page.items, args=args)
+    return render_template("tasks/index.html", form=form, page=page, tasks=page.items, args=args, capped=capped,
+                           count_cap=COUNT_CAP)
+
+
+#: a filter list of counties or departments longer than this waits for a plan to be chosen (as measures do):
+#: thousands of options make every page heavy and no one scrolls them
+UNIT_LIST_CAP = 500
+
+
+def _unit_choices(kind: str, plan_id: int | None, selected, everything: str):
+    """The county or department filter list: the plan's units of that kind (all when no plan is chosen), or,
+    beyond UNIT_LIST_CAP, only the one already selected."""
+    stmt = select(Unit.id, Unit.name).where(Unit.kind == kind).order_by(Unit.code)
+    if plan_id:
+        stmt = stmt.where(Unit.id.in_(select(Task.unit_id).where(Task.plan_id == plan_id)))
+    units = db.session.execute(stmt.limit(UNIT_LIST_CAP + 1)).all()
+    if len(units) <= UNIT_LIST_CAP:
+        return choices([("", everything), *((str(i), n) for i, n in units)])
+    chosen = []
+    if selected and str(selected).isdigit():
+        chosen = db.session.execute(select(Unit.id, Unit.name).where(Unit.id == int(selected), Unit.kind == kind)).all()
+    return choices([("", everything if plan_id else _("（先选择方案）")), *((str(i), n) for i, n in chosen)])
 
 
 def _timeline(task: Task) -> list[TaskEvent]:
@@ -124,7 +155,7 @@ def _failed(task: Task, exc: Exception):
 
 
 def _form_errors(form) -> str:
-    return "；".join(e for errors in form.errors.values() for e in errors) or "表单无效，请重试。"
+    return _("；").join(str(e) for errors in form.errors.values() for e in errors) or _("表单无效，请重试。")
 
 
 @bp.route("/tasks/<int:task_id>/fire", methods=["POST"])
@@ -139,10 +170,12 @@ def fire(task_id: int):
     try:
         if event in lifecycle.EVENT_LABELS:
             result = ops.fire(task, event, current_user, comment=form.comment.data, expected_version=form.version.data or None)
-            message = f"已{lifecycle.EVENT_LABELS[event]}：任务状态为“{lifecycle.STATE_LABELS[result['to']]}”。"
+            message = _("已%(action)s：任务状态为“%(state)s”。", action=str(lifecycle.EVENT_LABELS[event]),
+                        state=str(lifecycle.STATE_LABELS[result["to"]]))
         elif event in ladder.LADDER_EVENT_LABELS:
             result = ops.fire_ladder(task, event, current_user, comment=form.comment.data, expected_version=form.version.data or None)
-            message = f"已{ladder.LADDER_EVENT_LABELS[event]}：督办等级为“{ladder.LADDER_LABELS[result['to']]}”。"
+            message = _("已%(action)s：督办等级为“%(level)s”。", action=str(ladder.LADDER_EVENT_LABELS[event]),
+                        level=str(ladder.LADDER_LABELS[result["to"]]))
         else:
             abort(400)
     except (ServiceError, WorkflowError) as exc:
@@ -162,7 +195,7 @@ def progress(task_id: int):
         ops.report_progress(task, current_user, form.percent.data, form.text.data, expected_version=form.version.data or None)
     except ServiceError as exc:
         return _failed(task, exc)
-    return _done(task, "进展已报送。")
+    return _done(task, _("进展已报送。"))
 
 
 @bp.route("/tasks/<int:task_id>/evidence", methods=["POST"])
@@ -179,7 +212,7 @@ def upload(task_id: int):
                                 expected_version=form.version.data or None)
     except ServiceError as exc:
         return _failed(task, exc)
-    return _done(task, f"已上传佐证材料“{item.filename}”。")
+    return _done(task, _("已上传佐证材料“%(name)s”。", name=item.filename))
 
 
 @bp.route("/evidence/<int:evidence_id>")
@@ -209,7 +242,7 @@ def extension(task_id: int):
                                     expected_version=form.version.data or None)
     except ServiceError as exc:
         return _failed(task, exc)
-    return _done(task, "延期申请已提交，" + ("须由领导小组审批。" if req.needs_leadership else "等待督学审批。"))
+    return _done(task, _("延期申请已提交，须由领导小组审批。") if req.needs_leadership else _("延期申请已提交，等待督学审批。"))
 
 
 @bp.route("/extensions/<int:request_id>/decide", methods=["POST"])
@@ -225,7 +258,7 @@ def decide(request_id: int):
         ops.decide_extension(req, current_user, form.decision.data == "approve", form.comment.data)
     except ServiceError as exc:
         return _failed(task, exc)
-    return _done(task, "已同意延期。" if form.decision.data == "approve" else "已驳回延期申请。")
+    return _done(task, _("已同意延期。") if form.decision.data == "approve" else _("已驳回延期申请。"))
 
 
 @bp.route("/review")
@@ -253,8 +286,9 @@ def calendar_feed(user_id: int, token: str):
     if user is None or not calendar.valid_token(user, token):
         abort(404)
     tasks = list_tasks(user=user, open_only=True)
-    body = calendar.render(tasks, name=f"督办任务 · {user.unit.name if user.unit else user.display_name}",
-                           link_for=lambda t: url_for("tasks.detail", task_id=t.id, _external=True),
-                           stamp=get_clock().now(), host=request.host.split(":")[0])
+    with force_locale(user.locale or "zh"):  # the feed reads in its owner's language
+        body = calendar.render(tasks, name=_("督办任务 · %(name)s", name=user.unit.name if user.unit else user.display_name),
+                               link_for=lambda t: url_for("tasks.detail", task_id=t.id, _external=True),
+                               stamp=get_clock().now(), host=request.host.split(":")[0])
     return Response(body, mimetype="text/calendar", headers={"Content-Disposition": "inline; filename=tasks.ics",
                                                              "Cache-Control": "private, max-age=300"})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+from flask_babel import lazy_gettext as _l
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -10,7 +11,7 @@ from tracker.extensions import db
 from tracker.units.models import Unit
 
 
-@click.group("units", help="责任单位")
+@click.group("units", help=_l("责任单位"))
 def units_cli() -> None:
     pass
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Enum, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -14,7 +15,7 @@ class UnitKind(str, enum.Enum):
     county = "county"
 
 
-UNIT_KIND_LABELS = {"department": "部门", "county": "县市"}
+UNIT_KIND_LABELS = {"department": _l("部门"), "county": _l("县市")}
 
 
 class Unit(db.Model):
@@ -33,7 +34,7 @@ class Unit(db.Model):
 
     @property
     def kind_label(self) -> str:
-        return UNIT_KIND_LABELS[self.kind_value]
+        return str(UNIT_KIND_LABELS[self.kind_value])
 
     @property
     def kind_value(self) -> str:
