@@ -3,19 +3,23 @@
 
     .venv/bin/python bench/evaluate_bench.py                       # 100 and 1,000 counties, SQLite and PostgreSQL
     .venv/bin/python bench/evaluate_bench.py --sizes 100,1000,2900 --no-sqlite
+    .venv/bin/python bench/evaluate_bench.py --pg-only-sizes 2900  # adds a PostgreSQL-only row at 2,900
 
 Data: tracker/demo/generate.py at N counties, ~69 schools per county (the national ratio 200,000 / 2,900),
 one school year. Timed, in the same run on the same database:
 
-* ``app``      for every county: tracker.indicators.operations.evaluate(unit, year, catalog=catalog) — one
-               query for the county's school rows, the engine (split, per-school compliance, weighted CVs,
-               aspects), storing the CountyEvaluation and applying it to the county's linked tasks; then a
-               flush. Rolled back after each run so every run starts from the same state.
-* ``engine``   the same without storing: school_rows + engine.evaluate_county (for information).
+* ``app``      tracker.indicators.operations.evaluate_all(year, catalog=catalog): every county at once — the
+               school rows of the year streamed in county order in one query, the engine (split, per-school
+               compliance, weighted CVs, aspects) per county, one upsert of every CountyEvaluation, the
+               effects on linked tasks set-based; then a flush. Rolled back after each run so every run
+               starts from the same state. Its own timings split this into load / read / engine / write.
+* ``per county`` the loop the app used before: tracker.indicators.operations.evaluate(unit, year) for every
+               county (one query for its rows, the engine, store, effects), once (for comparison).
 * ``baseline`` one ``SELECT unit_id, count(*), sum(...) … FROM school_years WHERE year = :y GROUP BY unit_id``
                computing the per-county sums of every numeric column the evaluation reads.
 
-The ratio app / baseline is the figure (target ≤ 3×); µs per county shows the growth with size.
+The ratio app / baseline is the figure (target ≤ 3×); µs per county shows the growth with size. Before
+timing, three counties are evaluated both ways and their stored results compared (they must be equal).
 """
 from __future__ import annotations
 
@@ -36,11 +40,11 @@ BASELINE_SQL = ("SELECT unit_id, count(*) AS schools, "
                 + " FROM school_years WHERE year = :year GROUP BY unit_id")
 
 
-def run_size(backend: str, counties: int, repeat: int, tmp: str, pg_url: str) -> dict:
+def run_size(backend: str, counties: int, repeat: int, tmp: str, pg_url: str, per_county: bool = True) -> dict:
     from tracker.extensions import db
     from tracker.indicators import operations as ops
     from tracker.indicators import store
-    from tracker.indicators.engine import evaluate_county
+    from tracker.indicators.models import CountyEvaluation
     from tracker.units.models import Unit
 
     with scratch(backend, tmp, f"eval{counties}", pg_url) as url:
@@ -63,6 +67,13 @@ def run_size(backend: str, counties: int, repeat: int, tmp: str, pg_url: str) ->
                 return rows
 
             def app_run():
+                summary = ops.evaluate_all(YEAR, catalog=catalog)
+                db.session.flush()
+                db.session.rollback()
+                assert not summary["errors"], summary["errors"][:3]
+                return summary
+
+            def per_county_run():
                 n = 0
                 for unit in units:
                     ops.evaluate(unit, YEAR, catalog=catalog)
@@ -71,10 +82,17 @@ def run_size(backend: str, counties: int, repeat: int, tmp: str, pg_url: str) ->
                 db.session.rollback()
                 return n
 
-            def engine_run():
-                out = [evaluate_county(u.name, YEAR, ops.school_rows(u, YEAR), {}, catalog)["pass"] for u in units]
+            def same_both_ways():
+                picked = [units[0], units[len(units) // 2], units[-1]]
+                ids = [u.id for u in picked]
+                ops.evaluate_all(YEAR, catalog=catalog, unit_ids=ids)
+                at_once = {r.unit_id: (r.result, r.passed, r.assessable) for r in db.session.scalars(
+                    select(CountyEvaluation).where(CountyEvaluation.unit_id.in_(ids)))}
                 db.session.rollback()
-                return len(out)
+                for unit in picked:
+                    row = ops.evaluate(unit, YEAR, catalog=catalog)
+                    assert at_once[unit.id] == (row.result, row.passed, row.assessable), unit.code
+                db.session.rollback()
 
             base_s, rows = best(baseline, repeat + 2)
             assert len(rows) == len(units), (len(rows), len(units))
@@ -84,20 +102,29 @@ def run_size(backend: str, counties: int, repeat: int, tmp: str, pg_url: str) ->
             pupils = sum(s.primary_pupils + s.junior_pupils for s in ops.school_rows(sample, YEAR))
             agg = next(r for r in rows if r.unit_id == sample.id)
             assert pupils == agg.primary_pupils + agg.junior_pupils
-            app_s, n = best(app_run, repeat)
-            engine_s, _ = best(engine_run, repeat)
-            units = [u for u in units]  # keep loaded
+            same_both_ways()
+            app_s, summary = best(app_run, repeat)
+            n = summary["counties"]
+            assert n == len(units), (n, len(units))
+            per_s = best(per_county_run, 1)[0] if per_county else None
         dispose(app)
+    phases = summary["seconds"]
     result = {"fixed_rows": fixed, "backend": backend, "counties": counties, "schools": gen["schools"], "baseline_s": base_s,
-              "app_s": app_s, "engine_s": engine_s, "ratio": app_s / base_s, "engine_ratio": engine_s / base_s,
+              "app_s": app_s, "ratio": app_s / base_s, "per_county_s": per_s if per_s else "not run",
+              "per_county_ratio": per_s / base_s if per_s else "not run",
+              "load_s": phases["load"] + phases["schools_read"], "engine_s": phases["engine"], "write_s": phases["write"],
+              "effects_s": phases["effects"],
               "us_per_county": app_s / n * 1e6, "base_us_per_county": base_s / n * 1e6}
-    log(f"  {backend} {counties}: baseline {base_s:.4f}s, app {app_s:.3f}s ({result['ratio']:.1f}×), engine {engine_s:.3f}s")
+    log(f"  {backend} {counties}: baseline {base_s:.4f}s, app {app_s:.3f}s ({result['ratio']:.1f}×), "
+        f"per county {per_s if per_s is None else round(per_s, 3)}s, phases {phases}")
     return result
 
 
 COLUMNS = [("backend", "backend", ""), ("counties", "counties", "d"), ("schools", "schools", "d"),
-           ("baseline_s", "SQL aggregate s", ".4f"), ("app_s", "evaluate all s", ".3f"), ("ratio", "ratio", ".1f"),
-           ("engine_s", "engine only s", ".3f"), ("engine_ratio", "engine ratio", ".1f"),
+           ("baseline_s", "SQL aggregate s", ".4f"), ("app_s", "evaluate_all s", ".3f"), ("ratio", "ratio", ".1f"),
+           ("load_s", "of which: read s", ".3f"), ("engine_s", "engine+JSON s", ".3f"), ("write_s", "upsert s", ".3f"),
+           ("effects_s", "effects s", ".3f"), ("per_county_s", "per-county loop s", ".2f"),
+           ("per_county_ratio", "per-county ratio", ".1f"),
            ("us_per_county", "µs/county (app)", ".0f"), ("base_us_per_county", "µs/county (SQL)", ".0f")]
 
 
@@ -109,7 +136,9 @@ def growth(results: list[dict]) -> list[str]:
             lines.append(f"{backend}: app µs per county " + " → ".join(f"{r['us_per_county']:.0f}" for r in rows)
                          + f" at {' / '.join(str(r['counties']) for r in rows)} counties; SQL µs per county "
                          + " → ".join(f"{r['base_us_per_county']:.1f}" for r in rows)
-                         + f"; ratio " + " → ".join(f"{r['ratio']:.1f}×" for r in rows))
+                         + f"; ratio " + " → ".join(f"{r['ratio']:.1f}×" for r in rows)
+                         + (f" (county-by-county loop: " + " → ".join(f"{r['per_county_ratio']:.1f}×" for r in rows) + ")"
+                            if all(isinstance(r["per_county_ratio"], float) for r in rows) else ""))
     return lines
 
 
@@ -117,12 +146,17 @@ def main(argv=None) -> tuple[list[dict], str]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_args(ap, "100,1000")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--pg-only-sizes", default="", help="further county counts measured on PostgreSQL only")
+    ap.add_argument("--no-per-county", action="store_true", help="skip timing the county-by-county loop")
     args = ap.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="eval-bench-") as tmp:
         for backend in backends(args):
             for n in parse_sizes(args.sizes):
-                results.append(run_size(backend, n, args.repeat, tmp, args.pg_url))
+                results.append(run_size(backend, n, args.repeat, tmp, args.pg_url, not args.no_per_county))
+        if not args.no_pg:
+            for n in parse_sizes(args.pg_only_sizes):
+                results.append(run_size("postgresql", n, args.repeat, tmp, args.pg_url, not args.no_per_county))
     out = table(results, COLUMNS) + "\n\n" + "\n".join(f"- {g}" for g in growth(results))
     worst = max(r["ratio"] for r in results)
     out += f"\n- worst app/baseline ratio {worst:.1f}× (target ≤ 3×): {'met' if worst <= 3 else 'NOT met'}"

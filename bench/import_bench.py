@@ -104,6 +104,9 @@ def main(argv=None) -> tuple[list[dict], str]:
                          + f" at {' / '.join(str(r['rows']) for r in rows)} rows; ratio "
                          + " → ".join(f"{r['ratio']:.2f}×" for r in rows))
     out = table(results, COLUMNS) + "\n\n" + "\n".join(f"- {g}" for g in lines)
+    if results:
+        worst = max(r["ratio"] for r in results)
+        out += f"\n- worst import/openpyxl-read ratio {worst:.2f}× (aim ≤ 3×): {'met' if worst <= 3 else 'NOT met'}"
     print(out)
     return results, out
 

@@ -238,6 +238,11 @@ def main(argv=None) -> tuple[list[dict], str]:
             for n in parse_sizes(args.sizes):
                 results += run_size(backend, n, args.requests, tmp, args.pg_url)
     out = table(results, COLUMNS) + "\n\n" + "\n".join(f"- {g}" for g in growth(results))
+    lists = [r for r in results if r["page"].startswith("tasks")]
+    if lists:
+        worst = max(r["r50"] for r in lists)
+        out += (f"\n- /tasks p50 ÷ /login p50: " + ", ".join(f"{r['page']} {r['r50']:.1f}× at {r['tasks']} tasks" for r in lists)
+                + f"; worst {worst:.1f}× (aim ≤ 10×): {'met' if worst <= 10 else 'NOT met'}")
     print(out)
     return results, out
 

@@ -105,16 +105,21 @@ class SchoolYearData:
     def __post_init__(self) -> None:
         if self.school_type not in SCHOOL_TYPES:
             raise ValueError(f"school {self.code}: unknown school type {self.school_type!r}")
-        for f in fields(self)[4:]:
-            value = getattr(self, f.name)
-            if value is None:
-                continue
+        for name in _NUMBER_FIELDS:
+            value = getattr(self, name)
+            kind = type(value)
+            if value is None or (kind is int and value >= 0) or (kind is float and 0 <= value < math.inf):
+                continue  # the common cases, decided without the general checks below
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"school {self.code}: {f.name} must be a non-negative number, got {value!r}")
+                raise ValueError(f"school {self.code}: {name} must be a non-negative number, got {value!r}")
 
     @property
     def compulsory_pupils(self) -> int:
         return self.primary_pupils + self.junior_pupils
+
+
+#: the figures of SchoolYearData checked to be non-negative numbers (every field after school_type)
+_NUMBER_FIELDS = tuple(f.name for f in fields(SchoolYearData)[4:])
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,11 @@ def split_school(s: SchoolYearData, rules: Rules) -> list[LevelPart]:
     levels = [lvl for lvl in LEVELS if lvl in weights and pupils[lvl] > 0]
     if not levels:
         raise ValueError(f"school {s.code}: no compulsory-education pupils")
+    if len(weights) == 1:  # a single-level school: its one part has every total (share p·1 / p·1 = 1.0)
+        (lvl,) = levels
+        share = pupils[lvl] * weights[lvl] / (pupils[lvl] * weights[lvl])
+        return [LevelPart(s.code, s.name, s.school_type, lvl, pupils[lvl],
+                          {total: getattr(s, total) * share for total in TOTAL_FIELDS}, share)]
     shares: dict[str, float] | None = None
     totals: dict[str, dict[str, float]] = {lvl: {} for lvl in levels}
     for total in TOTAL_FIELDS:
@@ -204,13 +214,17 @@ def compare(value: float, bound: float, comparison: str) -> bool:
     raise ValueError(f"cannot compare numbers with {comparison!r}")
 
 
-def school_compliance(values: Mapping[str, float], level: str, catalog: Catalog) -> dict[str, Any]:
-    """At least ``min_met`` of R1–R7 met, the rest no lower than ``floor_ratio`` × threshold."""
+def school_compliance(values: Mapping[str, float], level: str, catalog: Catalog,
+                      resource: Sequence[Indicator] | None = None) -> dict[str, Any]:
+    """At least ``min_met`` of R1–R7 met, the rest no lower than ``floor_ratio`` × threshold.
+
+    ``resource`` is ``catalog.resource_indicators`` when the caller already has it (once per level).
+    """
     rules = catalog.rules
     met, shortfalls = 0, []
-    for ind in catalog.resource_indicators:
+    for ind in catalog.resource_indicators if resource is None else resource:
         threshold, value = ind.threshold_for(level), values[ind.code]
-        if compare(value, threshold, "ge"):
+        if value >= threshold or compare(value, threshold, "ge"):  # the first test is compare's own, made cheap
             met += 1
             continue
         gap = threshold - value
@@ -243,14 +257,15 @@ def _evaluate_level(level: str, parts: list[LevelPart], catalog: Catalog) -> dic
     if not parts:
         return {"schools": [], "indicators": {}, "pass": None}
     rows = []
+    resource = catalog.resource_indicators
     for part in parts:
         values = school_values(part)
         rows.append({"code": part.school_code, "name": part.school_name, "school_type": part.school_type,
                      "pupils": part.pupils, "values": values,
-                     **school_compliance(values, level, catalog)})
+                     **school_compliance(values, level, catalog, resource)})
     pupils = [part.pupils for part in parts]
     indicators = {}
-    for ind in catalog.resource_indicators:
+    for ind in resource:
         mean, sd, cv = weighted_cv([row["values"][ind.code] for row in rows], pupils)
         limit = ind.cv_limit[level]
         indicators[ind.code] = {"mean": mean, "sd": sd, "cv": cv, "limit": limit, "pass": compare(cv, limit, "le")}
@@ -432,7 +447,22 @@ def county_verdict_changed(prev: Mapping[str, Any] | None, new: Mapping[str, Any
     return None
 
 
+_AS_IS = frozenset({int, str, bool, type(None)})
+
+
 def _rounded(obj: Any) -> Any:
+    """Floats rounded to OUTPUT_DECIMALS, dicts and lists (tuples become lists) copied, the rest as is.
+
+    Plain floats and scalars inside a dict or list are handled in place (no call each): the result
+    holds tens of thousands of numbers per county.
+    """
+    kind = type(obj)
+    if kind is dict:
+        return {k: (round(v, OUTPUT_DECIMALS) if type(v) is float else v if type(v) in _AS_IS else _rounded(v))
+                for k, v in obj.items()}
+    if kind is list or kind is tuple:
+        return [round(v, OUTPUT_DECIMALS) if type(v) is float else v if type(v) in _AS_IS else _rounded(v)
+                for v in obj]
     if isinstance(obj, float):
         return round(obj, OUTPUT_DECIMALS)
     if isinstance(obj, dict):
