@@ -128,10 +128,14 @@ def test_catch_up_after_downtime_writes_each_step(db, clock, people):
 
 
 def test_catch_up_straight_to_interview(db, clock, people):
-    """Down until day 40: sweep_events takes the biggest declared step (overdue → interview)."""
+    """Down until day 40: the task climbs every level, so the leadership group hears of 督办 as well as the
+    supervisors of 约谈."""
     other = dept_task(db, "州财政局")
     sweep(clock, DEPT_DEADLINE + timedelta(days=40))
-    assert [e[0] for e in events_of(db, other.id)] == ["lapse", "call_interview"]
+    assert [e[0] for e in events_of(db, other.id)] == ["lapse", "escalate", "call_interview"]
+    sent = notices(db, task_id=other.id)  # 州财政局 has no user of its own to tell of the lapse
+    assert {n.kind for n in sent} == {"escalation", "interview"}
+    assert {n.user_id for n in sent if n.kind == "escalation"} == {people["lead"].id}
     assert ladder_of(db, other.id) == "interview"
     audit = db.session.scalars(select(TaskEvent).where(TaskEvent.task_id == other.id)).all()
     assert all(e.data["catch_up"] for e in audit)

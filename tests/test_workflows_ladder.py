@@ -116,9 +116,9 @@ def test_units_and_admins_cannot_move_the_ladder():
     ("due_soon", "overdue", ["lapse"]),
     ("normal", "escalated", ["lapse", "escalate"]),
     ("due_soon", "escalated", ["lapse", "escalate"]),
-    ("normal", "interview", ["lapse", "call_interview"]),
+    ("normal", "interview", ["lapse", "escalate", "call_interview"]),  # every level's audience hears of it
     ("escalated", "interview", ["call_interview"]),
-    ("overdue", "interview", ["call_interview"]),
+    ("overdue", "interview", ["escalate", "call_interview"]),
     ("escalated", "overdue", []),          # never down
     ("interview", "normal", []),           # never down (reset is separate)
     ("interview", "accountability", []),   # never automatic

@@ -116,18 +116,21 @@ def sweep_events(current: str, target: str) -> list:
     """System events that raise the ladder from ``current`` towards ``target``.
 
     Never plans a downward move (returns ``[]`` if ``target`` is not above
-    ``current``).  Takes the biggest declared step that does not overshoot, so
-    normal → escalated is ``['lapse', 'escalate']``; it stops where no system
-    step exists (e.g. it never reaches 问责).
+    ``current``).  Climbs one level at a time, so that every level's audience hears
+    of it (督办 tells the leadership group, 约谈 the supervisors): normal → interview
+    is ``['lapse', 'escalate', 'call_interview']``.  The one level it passes over is
+    临期 on the way to a level above it (that is the reminders' business).  It stops
+    where no system step exists (e.g. it never reaches 问责).
     """
     plan = []
     goal = level(target)
     while level(current) < goal:
         steps = [(level(dest), event, dest) for event, src, dest in _UPWARD
-                 if src == current and level(dest) <= goal]
+                 if src == current and level(dest) <= goal
+                 and not (dest == "due_soon" and goal > level("due_soon"))]
         if not steps:
             break
-        _, event, current = max(steps)
+        _, event, current = min(steps)
         plan.append(event)
     return plan
 

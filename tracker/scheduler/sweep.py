@@ -20,8 +20,8 @@ How it stays set-based (the statement count does not depend on the number of tas
 
 Catch-up choice: a task that jumps several levels at once (scheduler down for weeks) gets one audit
 row per step of ``workflows.ladder.sweep_events`` (normal → escalated is ``lapse`` then ``escalate``),
-each a legal system transition, and each step's notice goes to its own audience. Note that
-sweep_events takes the biggest declared step, so normal → interview is ``lapse`` + ``call_interview``.
+each a legal system transition, and each step's notice goes to its own audience: normal → interview
+is ``lapse`` + ``escalate`` + ``call_interview``, so the leadership group hears of 督办 too.
 """
 from __future__ import annotations
 
