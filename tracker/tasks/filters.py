@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField
 from markupsafe import Markup, escape
@@ -50,7 +51,7 @@ class TaskFilterForm(FlaskForm):
     measure = SelectField(_l("措施"), choices=[], validators=[Optional()], validate_choice=False, widget=LongSelect())
     plan = SelectField(_l("方案"), choices=[], validators=[Optional()], validate_choice=False, widget=LongSelect())
     status = SelectField(_l("状态"), choices=lambda: choices([("", _("全部")), *STATE_LABELS.items()]), validators=[Optional()])
-    ladder = SelectField(_l("督办"), choices=lambda: choices([("", _("全部")), *LADDER_LABELS.items()]), validators=[Optional()])
+    ladder = SelectField(lazy_pgettext("column", "督办"), choices=lambda: choices([("", _("全部")), *LADDER_LABELS.items()]), validators=[Optional()])
     overdue = BooleanField(_l("仅看逾期"))
 
     def filters(self) -> dict:
