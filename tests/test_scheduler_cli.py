@@ -31,7 +31,7 @@ def test_tick_json_reports_what_each_job_did(db, chuxiong, make_user, cli):
     assert list(jobs) == list(config.JOB_ORDER)
     assert jobs["rollover"]["created"] == 29 and jobs["rollover"]["period"] == "2026"
     assert jobs["sweep"]["moved"] == {"due_soon": 0, "overdue": 0, "escalated": 0, "interview": 46}
-    assert jobs["sweep"]["audit_rows"] == 92  # lapse + call_interview for each of the 46 county tasks
+    assert jobs["sweep"]["audit_rows"] == 138  # lapse + escalate + call_interview for each of the 46 county tasks
     assert jobs["sweep"]["reminders"] > 0 and jobs["sweep"]["notices_queued"] > 0
     assert jobs["indicators"]["status"] in ("done", "skipped")  # skipped until tracker.indicators has reevaluate_all
     assert jobs["weekly_digest"] == {"status": "not_due", "next": "2026-12-07T08:30"}

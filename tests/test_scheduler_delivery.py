@@ -294,20 +294,23 @@ def test_weekly_digest_only_on_monday_morning_grouped_by_county(app, db, clock, 
     at(clock, 2026, 11, 30, 8, 30)
     result = tick()["weekly_digest"]
     assert result["status"] == "done" and result["overdue"] == 46
-    [got] = mail.to("lingdao@example.org")
+    # the first tick also caught the county tasks up to 约谈 through 督办, which the leadership group hears of too
+    weekly = lambda: [m for m in mail.to("lingdao@example.org") if "每周督办简报" in m["subject"]]  # noqa: E731
+    weekly_hooks = lambda: [r for r in hook.requests if "每周督办简报" in r["json"]["markdown"]["title"]]  # noqa: E731
+    [got] = weekly()
     assert got["subject"] == "【每周督办简报】2026年11月23日—2026年11月29日：逾期任务46项"
     text = got["text"]
     assert "■ 楚雄市（23项）" in text and "■ 禄丰市（23项）" in text and "▲ 县（市）人民政府（23项）" in text
     assert text.index("■ 楚雄市") < text.index("■ 禄丰市")
     assert "【约谈】" in text and "http://127.0.0.1:5000/tasks/" in text
     assert "楚雄市" in got["html"] and "<h3" in got["html"]
-    assert len(hook.requests) == 1 and "每周督办简报" in hook.requests[0]["json"]["markdown"]["title"]
+    assert len(weekly_hooks()) == 1
     # later that Monday, and on Tuesday: nothing more
     at(clock, 2026, 11, 30, 10, 0)
     assert tick()["weekly_digest"]["status"] == "already_done"
     at(clock, 2026, 12, 1, 8, 30)
     assert tick()["weekly_digest"]["status"] == "not_due"
-    assert len(mail.to("lingdao@example.org")) == 1 and len(hook.requests) == 1
+    assert len(weekly()) == 1 and len(weekly_hooks()) == 1
 
 
 def test_nothing_overdue_nothing_sent(db, clock, make_user, mail):
