@@ -237,3 +237,24 @@ def test_command_line_speaks_tracker_lang(app, db, monkeypatch, tmp_path):
     refresh()  # the test's app context is shared with the runner; a real command starts with a fresh one
     result = runner.invoke(args=["plan", "import", missing])
     assert result.exit_code == 1 and "does not exist" in result.output and not CJK.search(result.output)
+
+
+def test_catalogues_compile_when_the_po_is_newer(tmp_path):
+    import os
+
+    from babel.support import Translations
+
+    from tracker.i18n import compile_catalogues
+
+    folder = tmp_path / "en" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / "messages.po"
+    po.write_text('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\nmsgid "任务"\nmsgstr "Tasks"\n')
+    assert compile_catalogues(tmp_path) == [folder / "messages.mo"]
+    assert Translations.load(str(tmp_path), ["en"]).gettext("任务") == "Tasks"
+    assert compile_catalogues(tmp_path) == []  # up to date: nothing written
+    po.write_text(po.read_text().replace('"Tasks"', '"Jobs"'))
+    os.utime(po, (po.stat().st_atime, (folder / "messages.mo").stat().st_mtime + 5))
+    assert compile_catalogues(tmp_path) == [folder / "messages.mo"]
+    assert Translations.load(str(tmp_path), ["en"]).gettext("任务") == "Jobs"
+    assert sorted(p.name for p in folder.iterdir()) == ["messages.mo", "messages.po"]  # no temporary file left

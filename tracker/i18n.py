@@ -92,9 +92,11 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> list[Path]:
             continue
         with po.open("rb") as fh:
             catalog = read_po(fh, locale=po.parent.parent.name)
+        tmp = mo.with_name(f"{mo.name}.{os.getpid()}.tmp")  # several workers may start at once: write, then rename
         try:
-            with mo.open("wb") as out:
+            with tmp.open("wb") as out:
                 write_mo(out, catalog, use_fuzzy=False)
+            os.replace(tmp, mo)
         except OSError as exc:  # read-only install: run `make translations` at build time
             log.warning("cannot write %s: %s", mo, exc)
             continue
