@@ -196,7 +196,7 @@ def _walk(node, found: set[str]) -> None:
 
 @pytest.mark.parametrize("role", ["admin", "own"])
 def test_every_page_in_english_shows_only_the_users_data_in_chinese(app, db, make_user, role):
-    from tests.test_routes_authz import build_world
+    from tests.test_routes_authz import build_world, world_path
 
     world = build_world(app, db, make_user)
     user = world["users"][role]
@@ -205,14 +205,12 @@ def test_every_page_in_english_shows_only_the_users_data_in_chinese(app, db, mak
     client = app.test_client()
     client.post("/login", data={"username": user.username, "password": "Passw0rd!x"})
     data = _data_strings()
-    adapter = app.url_map.bind("tracker.test")
     problems, pages = [], 0
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if "GET" not in rule.methods or rule.endpoint.startswith(("api.", "static")) \
                 or rule.endpoint in ("tasks.calendar_feed",):
             continue
-        values = {**world["values"], **world["overrides"].get(rule.endpoint, {})}
-        path = adapter.build(rule.endpoint, {a: values[a] for a in rule.arguments})
+        path = world_path(app, world, rule)
         resp = client.get(path)
         if resp.status_code != 200 or not resp.mimetype == "text/html":
             continue

@@ -189,6 +189,12 @@ def build_world(app, db, make_user) -> dict:
     return {"users": users, "tokens": tokens, "values": values, "overrides": overrides, "task": task}
 
 
+def world_path(app, world: dict, rule, method: str = "GET") -> str:
+    """The URL of ``rule`` for the objects of ``build_world`` (with the per-endpoint overrides)."""
+    values = {**world["values"], **world["overrides"].get(rule.endpoint, {})}
+    return app.url_map.bind("tracker.test").build(rule.endpoint, {a: values[a] for a in rule.arguments}, method=method)
+
+
 def session_cookies(app, users: dict) -> dict:
     """Each role's signed session cookie, captured once (sent by hand so /logout cannot end it)."""
     cookies = {}
@@ -251,7 +257,6 @@ def test_every_route_every_method_every_role(app, db, make_user):
     world = build_world(app, db, make_user)
     cookies = session_cookies(app, world["users"])
     client = app.test_client(use_cookies=False)
-    adapter = app.url_map.bind("tracker.test")
     failures = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
@@ -259,8 +264,7 @@ def test_every_route_every_method_every_role(app, db, make_user):
             if expected is None:
                 failures.append(f"{method} {rule.rule} ({rule.endpoint}): not classified")
                 continue
-            values = {**world["values"], **world["overrides"].get(rule.endpoint, {})}
-            path = adapter.build(rule.endpoint, {a: values[a] for a in rule.arguments}, method=method)
+            path = world_path(app, world, rule, method)
             api = rule.endpoint.startswith("api.")
             for role, want in zip(ROLES, expected.split()):
                 headers = {}

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.test_routes_authz import build_world, session_cookies
+from tests.test_routes_authz import build_world, session_cookies, world_path
 
 API = "/api/v1"
 
@@ -41,13 +41,11 @@ def test_every_page_post_without_token_is_400(app, db, make_user):
 
 def _every_page_post_is_400(app, world, cookies):
     client = app.test_client(use_cookies=False)
-    adapter = app.url_map.bind("tracker.test")
     checked, failures = 0, []
     for rule in _post_rules(app):
         if rule.rule.startswith(API):
             continue
-        values = {**world["values"], **world["overrides"].get(rule.endpoint, {})}
-        path = adapter.build(rule.endpoint, {a: values[a] for a in rule.arguments}, method="POST")
+        path = world_path(app, world, rule, "POST")
         for who, headers in (("admin", {"Cookie": f"session={cookies['admin']}"}), ("anon", {})):
             resp = client.post(path, data={"name": "x", "comment": "x"}, headers=headers)
             checked += 1
@@ -66,11 +64,10 @@ def test_api_posts_take_no_csrf_token_but_never_a_cookie(app, db, make_user):
 
 def _api_posts(app, world, cookies):
     client = app.test_client(use_cookies=False)
-    adapter = app.url_map.bind("tracker.test")
     for rule in _post_rules(app):
         if not rule.rule.startswith(API):
             continue
-        path = adapter.build(rule.endpoint, {a: world["values"][a] for a in rule.arguments}, method="POST")
+        path = world_path(app, world, rule, "POST")
         resp = client.post(path, json={}, headers={"Cookie": f"session={cookies['admin']}"})
         assert resp.status_code == 401, (path, resp.status_code)
     # with a Bearer token the same POST goes through without any CSRF token
