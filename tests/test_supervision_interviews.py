@@ -176,3 +176,16 @@ def test_cli_loop(db, sup, cli, clock, tmp_path):
     assert xlsx.stat().st_size > 0
     assert cli("supervision", "archive", "NOPE").exit_code == 1
     assert db.session.scalar(select(Interview)).status_value == "held"
+
+
+def test_cli_cancel_and_close(db, sup, cli):
+    out = cli("supervision", "interview", "open", "532302", "--at", "2026-12-01T10:00", "--place", "会议室",
+              "--by", "duxue", "--json")
+    interview = json.loads(out.output)
+    out = cli("supervision", "interview", "cancel", str(interview["id"]), "--reason", "改期另行通知", "--by", "duxue", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["status"] == "cancelled"
+    closed = cli("supervision", "interview", "close", str(interview["id"]), "--by", "duxue")
+    assert closed.exit_code == 1 and db.session.get(Interview, interview["id"]).status_value == "cancelled"
+    out = cli("supervision", "interview", "show", str(interview["id"]))
+    assert out.output.startswith(f"约谈 #{interview['id']} 禄丰市 已取消")

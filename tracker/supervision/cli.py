@@ -114,9 +114,14 @@ def open_command(unit_code, at, place, username, flag_id, attendees, interviewee
 @with_appcontext
 def hold_command(interview_id, minutes, outcome, username, as_json) -> None:
     """记录约谈已举行（记录、结果）。"""
+    _move_interview(interview_id, as_json,
+                    lambda iv: ops.hold_interview(iv, _user(username), minutes=minutes, outcome=outcome))
+
+
+def _move_interview(interview_id: int, as_json: bool, step) -> None:
+    """Apply one step (hold, close, cancel) to an interview in one transaction and report its new status."""
     with unit_of_work():
-        interview = ops.hold_interview(_interview(interview_id), _user(username), minutes=minutes, outcome=outcome)
-        row = ops.interview_row(interview)
+        row = ops.interview_row(step(_interview(interview_id)))
     emit(row, as_json, _("约谈 #%(id)s：%(status)s", id=interview_id, status=row["status_label"]))
 
 
@@ -128,9 +133,7 @@ def hold_command(interview_id, minutes, outcome, username, as_json) -> None:
 @with_appcontext
 def close_command(interview_id, username, comment, as_json) -> None:
     """结束约谈（整改任务均已办结或撤销）。"""
-    with unit_of_work():
-        row = ops.interview_row(ops.close_interview(_interview(interview_id), _user(username), comment=comment))
-    emit(row, as_json, _("约谈 #%(id)s：%(status)s", id=interview_id, status=row["status_label"]))
+    _move_interview(interview_id, as_json, lambda iv: ops.close_interview(iv, _user(username), comment=comment))
 
 
 @interview_cli.command("cancel")
@@ -141,9 +144,7 @@ def close_command(interview_id, username, comment, as_json) -> None:
 @with_appcontext
 def cancel_command(interview_id, username, reason, as_json) -> None:
     """取消约谈。"""
-    with unit_of_work():
-        row = ops.interview_row(ops.cancel_interview(_interview(interview_id), _user(username), reason=reason))
-    emit(row, as_json, _("约谈 #%(id)s：%(status)s", id=interview_id, status=row["status_label"]))
+    _move_interview(interview_id, as_json, lambda iv: ops.cancel_interview(iv, _user(username), reason=reason))
 
 
 @interview_cli.command("show")
