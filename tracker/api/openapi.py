@@ -97,30 +97,24 @@ def obj(required: list[str] | tuple[str, ...] = (), closed: bool = False, **prop
     return schema
 
 
-def string(max_length: int | None = None, *, nullable: bool = False, min_length: int | None = None, **extra) -> dict:
-    schema: dict = {"type": "string", **extra}
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    if min_length is not None:
-        schema["minLength"] = min_length
+def _typed(kind: str, nullable: bool, extra: dict, **bounds) -> dict:
+    """A schema of one JSON type with the bounds that are set (None means unbounded)."""
+    schema: dict = {"type": kind, **extra, **{k: v for k, v in bounds.items() if v is not None}}
     if nullable:
         schema["nullable"] = True
     return schema
+
+
+def string(max_length: int | None = None, *, nullable: bool = False, min_length: int | None = None, **extra) -> dict:
+    return _typed("string", nullable, extra, maxLength=max_length, minLength=min_length)
 
 
 def integer(minimum: int | None = None, maximum: int | None = None, *, nullable: bool = False, **extra) -> dict:
-    schema: dict = {"type": "integer", **extra}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    if nullable:
-        schema["nullable"] = True
-    return schema
+    return _typed("integer", nullable, extra, minimum=minimum, maximum=maximum)
 
 
 def boolean(*, nullable: bool = False) -> dict:
-    return {"type": "boolean", **({"nullable": True} if nullable else {})}
+    return _typed("boolean", nullable, {})
 
 
 def array(items: dict, **extra) -> dict:
