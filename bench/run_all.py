@@ -58,10 +58,12 @@ def sweep(sizes: str, extra: list[str] | None = None) -> str:
 
 SECTIONS = [
     ("evaluate", "评估全部县市 vs 一条 SQL 聚合 (`bench/evaluate_bench.py`)", evaluate_bench.main, [],
-     "Every county evaluated for one year with `tracker.indicators.operations.evaluate_all` (the school rows of the "
-     "year streamed in one query, the engine per county, one upsert of every stored evaluation, the effects on "
-     "linked tasks set-based) vs one `SELECT … GROUP BY unit_id` of the same per-county sums. Target ≤ 3×. The "
-     "county-by-county loop of `operations.evaluate` (what the app did before) is timed once for comparison."),
+     "Every county evaluated for one year with `tracker.indicators.operations.evaluate_all` (one aggregate over the "
+     "year's school rows — split schools, per-school compliance, weighted sums per level, G4/G5 —, each county's "
+     "result in Python, one upsert of every stored evaluation, the effects on linked tasks set-based) vs one "
+     "hand-written `SELECT … GROUP BY unit_id, level` of the same sums (Σ P, Σ P·X, Σ P·X² of R1–R7 per county "
+     "and level, schools split and left out as the standard says). Target ≤ 3×. The plain column sums and the "
+     "county-by-county loop of `operations.evaluate` (the engine school by school) are timed for comparison."),
     ("pages", "页面延迟：8 个并发客户端，gunicorn -w 4 (`bench/pages_bench.py`)", pages_bench.main, [],
      "PostgreSQL; `gunicorn wsgi:app -w 4` started by the script on a free loopback port. Baseline: anonymous "
      "`GET /login` on the same server in the same run."),

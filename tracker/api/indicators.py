@@ -37,7 +37,7 @@ def _county(call, code: str) -> Unit:
 
 
 def _detail(row: CountyEvaluation, unit: Unit) -> dict:
-    result = row.result or {}
+    result = store.detailed(row) or {}
     out = serialize.evaluation(row, unit)
     out.update(result=serialize.clean(result), gaps=serialize.clean(store.gap_list(result, store.current_catalog())),
                sample=ind_ops.is_sample(unit, row.year))

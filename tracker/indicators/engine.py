@@ -388,11 +388,7 @@ def evaluate_county(
     strangers = [s.code for s in schools if s.county != county]
     if strangers:
         raise ValueError(f"schools not in {county}: {', '.join(strangers)}")
-    entries = dict(county_entries or {})
-    unknown = sorted(set(entries) - set(catalog.by_code))
-    if unknown:
-        raise ValueError(f"unknown indicator codes in county entries: {', '.join(unknown)}")
-
+    aspects = county_aspects(county_entries, catalog, lambda ind: _school_item(ind, schools))
     excluded: list[dict[str, Any]] = []
     parts: dict[str, list[LevelPart]] = {lvl: [] for lvl in LEVELS}
     for s in schools:
@@ -404,33 +400,52 @@ def evaluate_county(
         for part in split_school(s, catalog.rules):
             parts[part.level].append(part)
     levels = {lvl: _evaluate_level(lvl, level_parts, catalog) for lvl, level_parts in parts.items()}
-    assessed = [result["pass"] for result in levels.values() if result["pass"] is not None]
+    return finish(county, year, levels, aspects, excluded=excluded, gaps=_gaps(levels))
 
-    aspects: dict[str, dict[str, Any]] = {"resource": {"pass": all(assessed) if assessed else None}}
+
+def county_aspects(county_entries: Mapping[str, Any] | None, catalog: Catalog, school_item) -> dict[str, dict[str, Any]]:
+    """The guarantee, quality, recognition and veto aspects: county entries judged item by item; the items
+    derived from school rows (G4, G5) come from ``school_item(indicator)``."""
+    entries = dict(county_entries or {})
+    unknown = sorted(set(entries) - set(catalog.by_code))
+    if unknown:
+        raise ValueError(f"unknown indicator codes in county entries: {', '.join(unknown)}")
+    aspects: dict[str, dict[str, Any]] = {}
     for aspect in ("guarantee", "quality", "recognition", "veto"):
         items = {}
         for ind in catalog.aspect(aspect):
             if ind.scope == "school":
                 if entries.get(ind.code) is not None:
                     raise ValueError(f"{ind.code} is derived from the school rows and cannot be entered")
-                items[ind.code] = _school_item(ind, schools)
+                items[ind.code] = school_item(ind)
             else:
                 items[ind.code] = _county_item(ind, entries.get(ind.code))
         aspects[aspect] = {"pass": _combine(item["pass"] for item in items.values()), "items": items}
     aspects["veto"]["violations"] = [code for code, item in aspects["veto"]["items"].items() if item["pass"] is False]
+    return aspects
 
+
+def finish(county: str, year: int, levels: dict[str, dict[str, Any]], aspects: dict[str, dict[str, Any]], *,
+           excluded: list | None, gaps: list | None) -> dict[str, Any]:
+    """The result: the resource verdict from the levels, the overall verdict, floats rounded to 4 places.
+
+    ``excluded`` and ``gaps`` are left out when None (a result without school detail, see results.compact).
+    """
+    assessed = [result["pass"] for result in levels.values() if result["pass"] is not None]
+    aspects = {"resource": {"pass": all(assessed) if assessed else None}, **aspects}
     passes = [a["pass"] for a in aspects.values()]
-    return _rounded({
-        "county": county,
-        "year": year,
-        "levels": levels,
-        "excluded": excluded,
+    out: dict[str, Any] = {"county": county, "year": year, "levels": levels}
+    if excluded is not None:
+        out["excluded"] = excluded
+    out.update({
         "resource_allocation_pass": aspects["resource"]["pass"],
         "aspects": aspects,
         "pass": all(p is True for p in passes),
         "assessable": None not in passes or False in passes,
-        "gaps": _gaps(levels),
     })
+    if gaps is not None:
+        out["gaps"] = gaps
+    return _rounded(out)
 
 
 def county_verdict_changed(prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> str | None:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
+from tracker.indicators.results import level_counts
+
 RESOURCE_RE = re.compile(r"R[1-7]")
 
 
@@ -47,7 +49,10 @@ def expand(codes: Iterable[str], result: Mapping[str, Any]) -> list[str]:
 
 
 def resource_code_detail(result: Mapping[str, Any], code: str) -> dict[str, Any]:
-    """Per level: the CV verdict and the schools whose shortfall on `code` is not tolerated."""
+    """Per level: the CV verdict and the schools whose shortfall on `code` is not tolerated.
+
+    From a compact result (results.py) the schools are counted (``blocking_count``), not listed.
+    """
     levels = {}
     for level, body in (result.get("levels") or {}).items():
         if body.get("pass") is None:
@@ -58,9 +63,11 @@ def resource_code_detail(result: Mapping[str, Any], code: str) -> dict[str, Any]
             for row in body.get("schools", [])
             if not row["pass"] and any(sf["code"] == code for sf in row.get("shortfalls", []))
         ]
+        count = len(blocking) if "schools" in body else level_counts(body)["blocking"].get(code, 0)
         cv_ok = bool(ind and ind.get("pass"))
         levels[level] = {"cv": ind.get("cv") if ind else None, "limit": ind.get("limit") if ind else None,
-                         "cv_pass": cv_ok, "blocking_schools": blocking, "pass": cv_ok and not blocking}
+                         "cv_pass": cv_ok, "blocking_schools": blocking, "blocking_count": count,
+                         "pass": cv_ok and not count}
     verdict = None if not levels else all(v["pass"] for v in levels.values())
     return {"code": code, "pass": verdict, "levels": levels}
 

@@ -104,6 +104,12 @@ def county_entries(unit: Unit, year: int) -> dict[str, Any]:
                                    .where(CountyEntry.unit_id == unit.id, CountyEntry.year == year)).all())
 
 
+def evaluation_entries(unit: Unit, year: int, catalog: Catalog) -> dict[str, Any]:
+    """The county entries the engine reads: those of county-scope indicators in the catalog."""
+    return {k: v for k, v in county_entries(unit, year).items()
+            if k in catalog.by_code and catalog.by_code[k].scope == "county"}
+
+
 def has_school_data(unit: Unit, year: int) -> bool:
     return bool(db.session.scalar(select(exists().where(SchoolYear.unit_id == unit.id, SchoolYear.year == year))))
 
@@ -129,8 +135,7 @@ def evaluate(unit: Unit, year: Any, actor=None, *, catalog: Catalog | None = Non
     if not schools:
         raise Invalid(_("%(county)s%(year)s年尚无学校数据，请先导入学校数据。", county=unit.name, year=year))
     catalog = catalog or store.current_catalog()
-    entries = {k: v for k, v in county_entries(unit, year).items()
-               if k in catalog.by_code and catalog.by_code[k].scope == "county"}
+    entries = evaluation_entries(unit, year, catalog)
     try:
         result = evaluate_county(unit.name, year, schools, entries, catalog)
     except ValueError as exc:
@@ -467,8 +472,10 @@ def task_indicator_status(task: Task) -> dict[str, Any]:
     if evaluation is None:
         return status
     verdicts = links.codes_verdicts(evaluation.result, codes)
-    status.update(evaluation=evaluation, verdicts=verdicts, details={
-        c: links.resource_code_detail(evaluation.result, c) for c in verdicts if links.RESOURCE_RE.fullmatch(c)})
+    resource = [c for c in verdicts if links.RESOURCE_RE.fullmatch(c)]
+    result = store.detailed(evaluation) if resource else evaluation.result  # the blocking schools by name
+    status.update(evaluation=evaluation, verdicts=verdicts,
+                  details={c: links.resource_code_detail(result, c) for c in resource})
     status["pass"] = links.combine(verdicts.values())
     status["attached"] = _attached(task, evaluation) is not None
     return status

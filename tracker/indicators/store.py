@@ -18,6 +18,7 @@ from tracker.errors import Forbidden, Invalid
 from tracker.extensions import db
 from tracker.indicators.catalog import DEFAULT_PATH, Catalog, CatalogError, load_catalog
 from tracker.indicators.models import CountyEvaluation, IndicatorDef, IndicatorSetting
+from tracker.indicators.results import is_detailed, level_counts
 
 ORIGIN = _l("指标目录")
 
@@ -198,6 +199,29 @@ def latest_evaluation(unit_id: int) -> CountyEvaluation | None:
                              .order_by(CountyEvaluation.year.desc()).limit(1))
 
 
+def detailed(evaluation: CountyEvaluation | None) -> dict | None:
+    """The evaluation's result with its school detail (every school's values, the gap list).
+
+    A compact result (stored by `evaluate_all`, see results.py) is completed by running the engine on the
+    county's school rows and entries of that year — the data the evaluation read, since importing school
+    data or changing an entry evaluates the county again. Should they no longer evaluate, the stored result
+    is returned as it is.
+    """
+    if evaluation is None or is_detailed(evaluation.result) or not evaluation.result:
+        return evaluation.result if evaluation is not None else None
+    from tracker.indicators.engine import evaluate_county
+    from tracker.indicators.operations import evaluation_entries, school_rows
+    from tracker.units.models import Unit
+
+    unit = db.session.get(Unit, evaluation.unit_id)
+    catalog = current_catalog()
+    try:
+        return evaluate_county(unit.name, evaluation.year, school_rows(unit, evaluation.year),
+                               evaluation_entries(unit, evaluation.year, catalog), catalog)
+    except ValueError:
+        return evaluation.result
+
+
 def evaluations_of(unit_id: int) -> list[CountyEvaluation]:
     """Every stored evaluation of a county, oldest year first (one query)."""
     return list(db.session.scalars(select(CountyEvaluation).where(CountyEvaluation.unit_id == unit_id)
@@ -359,7 +383,7 @@ def county_year_page(unit, year: int) -> dict[str, Any]:
     evaluation = get_evaluation(unit.id, year)
     data_years = set(db.session.scalars(select(SchoolYear.year).where(SchoolYear.unit_id == unit.id).distinct()))
     evaluated = set(db.session.scalars(select(CountyEvaluation.year).where(CountyEvaluation.unit_id == unit.id)))
-    result = evaluation.result if evaluation else None
+    result = detailed(evaluation)
     return {
         "unit": unit, "year": year, "evaluation": evaluation, "result": result, "catalog": state["catalog"],
         "entries": entries_with_files(unit, year), "gaps": gap_list(result, state["catalog"]) if result else [],
@@ -383,9 +407,8 @@ def trend(unit) -> dict[str, Any]:
             "aspects": {a: b.get("pass") for a, b in r.get("aspects", {}).items()},
             "cv": {lvl: body.get("indicators") or {} for lvl, body in levels.items()},
             "level_pass": {lvl: body.get("pass") for lvl, body in levels.items()},
-            "schools": {lvl: len(body.get("schools") or []) for lvl, body in levels.items()},
-            "failing_schools": {lvl: sum(1 for s in body.get("schools") or [] if not s["pass"])
-                                for lvl, body in levels.items()},
+            "schools": {lvl: level_counts(body)["schools"] for lvl, body in levels.items()},
+            "failing_schools": {lvl: level_counts(body)["failing"] for lvl, body in levels.items()},
             "slipped": previous is not None and previous.passed and not ev.passed and ev.assessable,
             "computed_at": ev.computed_at,
         })

@@ -67,7 +67,7 @@ def _indicator_reasons(unit: Unit) -> list[dict]:
         labels = [store.ASPECT_LABELS.get(a, a) for a in failing]
         out.append({"key": f"aspects:{year}", "type": "indicator", "year": year, "aspects": failing,
                     "text": _("%(year)s年督导评估未达标方面：%(aspects)s", year=year, aspects=_("、").join(map(str, labels)))})
-    for i, g in enumerate(store.gap_list(result, store.current_catalog())[:MAX_GAPS]):
+    for i, g in enumerate(store.gap_list(store.detailed(evaluation), store.current_catalog())[:MAX_GAPS]):
         where = "".join(x for x in (g.get("level"), g.get("school")) if x)
         kind = _("%(kind)s，%(where)s", kind=g["kind"], where=where) if where else g["kind"]
         out.append({"key": f"gap:{year}:{i}", "type": "indicator", "year": year, "code": g["code"],

@@ -1,0 +1,298 @@
+"""Every county of a year judged in ONE aggregate statement: the engine's readings of 教督〔2017〕6号 in SQL.
+
+`engine.evaluate_county` walks a county's schools in Python and returns every school's values. At the
+national size (≈200,000 schools) that walk costs far more than the sums it ends in, so `bulk.evaluate_all`
+asks the database for the sums instead and keeps the school detail for the pages that show it
+(`results.detailed` runs the engine for that one county when a page asks).
+
+One row per county, from one pass over the year's school rows (the same readings as the engine):
+
+- a school's primary and junior parts side by side: pupils and R1–R7 values (a school spanning levels
+  has its totals split by pupils × weight, senior pupils included: the school table stores whole-school
+  totals only, so the engine's per-level figures never occur here);
+- per level: parts, Σ P, Σ P·X and Σ P·X² of each indicator (the enrolment-weighted CV needs no more),
+  parts failing the 6-of-7 rule, and per indicator the failing parts that fall short of it;
+- schools left out by the exclusion rules; G4 (school size) and G5 (class size) checks, failures,
+  undecidable checks and the largest value;
+- ``bad``: schools the engine would refuse (a type that cannot have those pupils, a negative or not a
+  finite figure, a school with a senior part but no senior pupil count). Such a
+  county is not judged here: the caller runs the engine on it, which reports the reason in words.
+
+Comparisons keep the engine's tolerance (``engine.compare``: equal within a relative 1e-9), written for
+the non-negative figures a school reports. `county_result` turns a row into the same result the engine
+gives, less the school lists (`results.compact` of it); tests hold the two equal on every kind of school.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, not_, or_, select, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from tracker.indicators.catalog import LEVELS, MULTI_LEVEL_TYPES, SCHOOL_TYPES, SINGLE_LEVEL_TYPES, Catalog, Indicator, \
+    type_levels
+from tracker.indicators.engine import RESOURCE_MEASURES, TOTAL_FIELDS, compare, county_aspects, finish
+from tracker.indicators.models import SchoolYear
+
+_REL = 1e-9
+_ABS = 1e-12
+_INT_FIELDS = ("primary_pupils", "junior_pupils", "senior_pupils", "class_count", "max_class_size",
+               "max_class_size_primary", "max_class_size_junior")
+
+
+def _tol(bound: float) -> float:
+    return max(_REL * abs(bound), _ABS)
+
+
+def sql_compare(value: ColumnElement, bound: float, comparison: str) -> ColumnElement:
+    """``engine.compare(value, bound, comparison)`` for a non-negative SQL value and a constant bound."""
+    if comparison == "ge":  # below the bound, close means bound − value ≤ tol(bound)
+        return value >= bound - _tol(bound)
+    if comparison == "lt":
+        return value < bound - _tol(bound)
+    if comparison == "le":  # above the bound, close means value − bound ≤ max(1e-9·value, 1e-12)
+        return or_(value <= bound + _ABS, value * (1 - _REL) <= bound)
+    if comparison == "gt":
+        return and_(value > bound + _ABS, value * (1 - _REL) > bound)
+    if comparison == "eq":
+        return and_(sql_compare(value, bound, "ge"), sql_compare(value, bound, "le"))
+    raise ValueError(f"cannot compare numbers with {comparison!r}")
+
+
+def _int(cond: ColumnElement) -> ColumnElement:
+    return case((cond, 1), else_=0)
+
+
+def _type_table(catalog: Catalog):
+    """What the rules say of each school type, one row per type (joined to every school row)."""
+    rules = catalog.rules
+    g4 = next((i for i in catalog.indicators if i.code == "G4" and i.scope == "school"), None)
+    rows = []
+    for t in SCHOOL_TYPES:
+        weights = {SINGLE_LEVEL_TYPES[t]: 1.0} if t in SINGLE_LEVEL_TYPES else dict(rules.split_weights.get(t, {}))
+        levels = type_levels(t)
+        always = any(e.school_type == t and e.below_pupils is None for e in rules.exclusions)
+        below = max((e.below_pupils for e in rules.exclusions if e.school_type == t and e.below_pupils is not None),
+                    default=None)
+        g4_bound = None
+        if g4 is not None:
+            g4_bound = g4.thresholds.get(t) if g4.thresholds else g4.threshold
+        rows.append({
+            "school_type": t, "evaluable": int(bool(weights)), "multi": int(t in MULTI_LEVEL_TYPES),
+            "w_primary": float(weights.get("primary", 0.0)), "w_junior": float(weights.get("junior", 0.0)),
+            "w_senior": float(weights.get("senior", 0.0)),
+            "allow_primary": int("primary" in weights), "allow_junior": int("junior" in weights),
+            "allow_senior": int("senior" in weights),
+            "teach_primary": int("primary" in levels), "teach_junior": int("junior" in levels),
+            "in_scope": int(bool(levels)), "excl_always": int(always), "excl_below": below,
+            "g4": None if g4_bound is None else float(g4_bound),
+        })
+    keys = list(rows[0])
+    types = {"school_type": String(16), "excl_below": Integer(), "g4": Float(), **{k: Float() for k in keys if k.startswith("w_")}}
+    selects = [select(*[cast(literal(r[k]), types.get(k, Integer())).label(k) for k in keys]) for r in rows]
+    return union_all(*selects).subquery("school_types")
+
+
+def _school_columns(catalog: Catalog, t) -> list[ColumnElement]:
+    """One row per school: its parts' pupils and shares of the totals, its exclusion, G4/G5 checks, ``bad``."""
+    sy = SchoolYear
+    pupils = {"primary": sy.primary_pupils, "junior": sy.junior_pupils}
+    senior = func.coalesce(sy.senior_pupils, 0)
+    compulsory = sy.primary_pupils + sy.junior_pupils
+    present = {lvl: and_(t.c[f"teach_{lvl}"] == 1, pupils[lvl] > 0) for lvl in LEVELS}
+    excluded = or_(t.c.excl_always == 1, and_(t.c.excl_below.is_not(None), compulsory < t.c.excl_below))
+    denominator = (cast(pupils["primary"], Float) * t.c.w_primary + cast(pupils["junior"], Float) * t.c.w_junior
+                   + cast(senior, Float) * t.c.w_senior)
+
+    cols: list[ColumnElement] = [sy.unit_id]
+    for lvl in LEVELS:
+        part = and_(present[lvl], not_(excluded))
+        p = cast(pupils[lvl], Float)
+        # engine.split_school: a share p·w / Σ p·w of the shared totals (1.0 for a single-level school)
+        share = case((t.c.multi == 1, p * t.c[f"w_{lvl}"] / case((denominator > 0, denominator), else_=None)),
+                     else_=literal(1.0))
+        cols.append(case((part, p), else_=None).label(f"{lvl}_p"))
+        cols.append(share.label(f"{lvl}_share"))
+    cols += [getattr(sy, total) for total in TOTAL_FIELDS]
+    cols.append(_int(and_(t.c.school_type.is_not(None), excluded)).label("excluded"))
+
+    # G4/G5 look at every school teaching a compulsory level and having pupils, excluded or not
+    in_scope = and_(t.c.in_scope == 1, compulsory > 0)
+    for ind in catalog.indicators:
+        if ind.scope != "school":
+            continue
+        if ind.code == "G4":
+            cols += _size_columns(ind, in_scope, compulsory, t)
+        elif ind.code == "G5":
+            cols += _class_columns(ind, in_scope, present)
+        else:
+            raise ValueError(f"{ind.code}: the engine cannot derive this indicator from school rows")
+
+    cols.append(_int(_refused(t, excluded, present, senior)).label("bad"))
+    return cols
+
+
+def _size_columns(ind: Indicator, in_scope, compulsory, t) -> list[ColumnElement]:
+    checked = and_(in_scope, t.c.g4.is_not(None))
+    ok = or_(compulsory <= t.c.g4 + _ABS, compulsory * (1 - _REL) <= t.c.g4) if ind.comparison == "le" else None
+    if ok is None:  # another comparison: one CASE per type
+        bounds = ind.thresholds or {st: ind.threshold for st in SCHOOL_TYPES}
+        ok = or_(*[and_(t.c.school_type == st, sql_compare(compulsory, float(v), ind.comparison))
+                   for st, v in bounds.items()])
+    return [_int(checked).label("G4_n"), _int(and_(checked, not_(ok))).label("G4_false"),
+            literal(0).label("G4_none"), case((checked, compulsory), else_=None).label("G4_max")]
+
+
+def _class_columns(ind: Indicator, in_scope, present) -> list[ColumnElement]:
+    """engine._class_size_checks: both levels' maxima when a two-level school gives both, else one figure
+    whose verdict is True within every level's limit, False within none, undecidable in between."""
+    sy = SchoolYear
+    per = {"primary": sy.max_class_size_primary, "junior": sy.max_class_size_junior}
+    both = and_(present["primary"], present["junior"])
+    split = and_(both, per["primary"].is_not(None), per["junior"].is_not(None))
+    one = {lvl: and_(present[lvl], not_(present[other])) for lvl, other in (("primary", "junior"), ("junior", "primary"))}
+    value = case(*[(and_(one[lvl], per[lvl].is_not(None)), per[lvl]) for lvl in LEVELS], else_=sy.max_class_size)
+    ok = {lvl: sql_compare(value, float(ind.threshold_for(lvl)), ind.comparison) for lvl in LEVELS}
+    ok_split = {lvl: sql_compare(per[lvl], float(ind.threshold_for(lvl)), ind.comparison) for lvl in LEVELS}
+    single_false = or_(and_(one["primary"], not_(ok["primary"])), and_(one["junior"], not_(ok["junior"])),
+                       and_(both, not_(ok["primary"]), not_(ok["junior"])))
+    single_none = and_(both, or_(ok["primary"], ok["junior"]), not_(and_(ok["primary"], ok["junior"])))
+    return [
+        case((not_(in_scope), 0), (split, 2), else_=1).label("G5_n"),
+        case((not_(in_scope), 0), (split, _int(not_(ok_split["primary"])) + _int(not_(ok_split["junior"]))),
+             else_=_int(single_false)).label("G5_false"),
+        case((not_(in_scope), 0), (split, 0), else_=_int(single_none)).label("G5_none"),
+        case((not_(in_scope), None),
+             (split, case((per["primary"] >= per["junior"], per["primary"]), else_=per["junior"])),
+             else_=value).label("G5_max"),
+    ]
+
+
+def _refused(t, excluded, present, senior) -> ColumnElement:
+    """A school `engine.evaluate_county` would raise ValueError on."""
+    sy = SchoolYear
+    figures = []
+    for name in TOTAL_FIELDS:  # not negative, not NaN, not infinite (NaN sorts above every number on PostgreSQL)
+        col = getattr(sy, name)
+        figures.append(not_(and_(col >= 0, col < 1e308)))
+    figures += [getattr(sy, name) < 0 for name in _INT_FIELDS]
+    stray = or_(and_(t.c.allow_primary == 0, sy.primary_pupils > 0), and_(t.c.allow_junior == 0, sy.junior_pupils > 0),
+                and_(t.c.allow_senior == 0, senior > 0))
+    evaluated_wrongly = and_(not_(excluded), or_(
+        t.c.evaluable == 0, stray, not_(or_(present["primary"], present["junior"])),
+        and_(t.c.allow_senior == 1, sy.senior_pupils.is_(None))))
+    return or_(t.c.school_type.is_(None), *figures, evaluated_wrongly)
+
+
+def aggregate_statement(catalog: Catalog, year: int, scope=None) -> Any:
+    """The sums and counts `county_result` needs, one pass over the year's rows; rows of (unit_id, level, …).
+
+    ``level`` is 0 (primary) or 1 (junior) for a level's sums, -1 for the county's school-derived figures.
+    The school rows are read once into a common table (`_school_columns`); its primary and junior parts are
+    grouped first by county, level and pattern of verdicts (which of R1–R7 a part meets, whether one falls
+    below the floor), so each comparison runs once per part; the patterns then give the failing parts and,
+    per indicator, the failing parts short of it.
+    """
+    rules = catalog.rules
+    resource = catalog.resource_indicators
+    t = _type_table(catalog)
+    where = [SchoolYear.year == year] + ([] if scope is None else [SchoolYear.unit_id.in_(scope)])
+    schools = (select(*_school_columns(catalog, t)).select_from(SchoolYear)
+               .outerjoin(t, t.c.school_type == SchoolYear.school_type).where(*where).cte("schools"))
+    c = schools.c
+    grouped = []
+    for index, lvl in enumerate(LEVELS):
+        p = c[f"{lvl}_p"]
+        x = {ind.code: c[RESOURCE_MEASURES[ind.code][0]] * c[f"{lvl}_share"] / p * RESOURCE_MEASURES[ind.code][1]
+             for ind in resource}
+        mask = sum(_int(sql_compare(x[ind.code], ind.threshold_for(lvl), "ge")) * (1 << k) for k, ind in enumerate(resource))
+        below = _int(or_(*[not_(sql_compare(x[ind.code], rules.floor_ratio * ind.threshold_for(lvl), "ge"))
+                          for ind in resource]))
+        sums = []
+        for ind in resource:
+            sums += [func.sum(p * x[ind.code]).label(f"{ind.code}_sx"), func.sum(p * x[ind.code] * x[ind.code]).label(f"{ind.code}_sxx")]
+        grouped.append(select(c.unit_id, literal(index).label("level"), mask.label("mask"), below.label("below"),
+                              func.count().label("n"), func.sum(p).label("pupils"), *sums)
+                       .where(p.is_not(None)).group_by(c.unit_id, mask, below))
+    patterns = union_all(*grouped).subquery("patterns")
+    g = patterns.c
+    met_count = sum((g.mask // (1 << k)) % 2 for k in range(len(resource)))
+    failing = or_(g.below == 1, met_count < rules.min_met)
+    count = lambda expr: cast(func.sum(expr), Integer)  # noqa: E731 — a sum of counts, an integer on every backend
+    levels = select(g.unit_id, g.level, count(g.n).label("n"), func.sum(g.pupils).label("pupils"),
+                    count(case((failing, g.n), else_=0)).label("fail"),
+                    *[col for k, ind in enumerate(resource) for col in (
+                        func.sum(g[f"{ind.code}_sx"]).label(f"{ind.code}_sx"),
+                        func.sum(g[f"{ind.code}_sxx"]).label(f"{ind.code}_sxx"),
+                        count(case((and_(failing, (g.mask // (1 << k)) % 2 == 0), g.n), else_=0)).label(f"{ind.code}_block"))],
+                    ).group_by(g.unit_id, g.level)
+    school_items = [ind for ind in catalog.indicators if ind.scope == "school"]
+    pad = [literal(None).label(name) for name in ["n", "pupils", "fail"] + [
+        f"{ind.code}_{k}" for ind in resource for k in ("sx", "sxx", "block")]]
+    levels = levels.add_columns(*[literal(None).label(f"{ind.code}_{k}") for ind in school_items
+                                  for k in ("n", "false", "none", "max")],
+                                literal(None).label("schools"), literal(None).label("excluded"), literal(None).label("bad"))
+    county = select(c.unit_id, literal(-1).label("level"), *pad,
+                    *[func.sum(c[f"{ind.code}_{k}"]) if k != "max" else func.max(c[f"{ind.code}_max"])
+                      for ind in school_items for k in ("n", "false", "none", "max")],
+                    func.count(), func.sum(c.excluded), func.sum(c.bad)).group_by(c.unit_id)
+    return union_all(levels, county)
+
+
+def county_rows(rows) -> dict[int, dict[str, Any]]:
+    """The statement's rows folded into one mapping per county, keyed as `county_result` reads them."""
+    out: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        m = row._mapping
+        merged = out.setdefault(m["unit_id"], {"unit_id": m["unit_id"], **{f"{lvl}_n": 0 for lvl in LEVELS}})
+        if m["level"] < 0:
+            merged.update({k: v for k, v in m.items() if k not in ("unit_id", "level") and not k[0] == "R"
+                           and k not in ("n", "pupils", "fail")})
+        else:
+            lvl = LEVELS[m["level"]]
+            merged.update({f"{lvl}_{k}": v for k, v in m.items() if k not in ("unit_id", "level")})
+    return out
+
+
+def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, Any]:
+    n = row[f"{level}_n"] or 0
+    if not n:
+        return {"indicators": {}, "pass": None, "school_count": 0, "failing_schools": 0, "blocking": {}}
+    total = float(row[f"{level}_pupils"])
+    indicators, blocking = {}, {}
+    for ind in catalog.resource_indicators:
+        mean = row[f"{level}_{ind.code}_sx"] / total
+        variance = row[f"{level}_{ind.code}_sxx"] / total - mean * mean
+        # Σ P·X² / P − X̄² equals the engine's Σ (Pᵢ/P)(Xᵢ − X̄)² up to rounding; a tiny negative is a zero
+        sd = math.sqrt(variance) if variance > _tol(mean * mean) else 0.0
+        cv = sd / mean if mean else 0.0
+        limit = ind.cv_limit[level]
+        indicators[ind.code] = {"mean": mean, "sd": sd, "cv": cv, "limit": limit, "pass": compare(cv, limit, "le")}
+        blocking[ind.code] = int(row[f"{level}_{ind.code}_block"] or 0)
+    failing = int(row[f"{level}_fail"] or 0)
+    return {"indicators": indicators, "pass": not failing and all(i["pass"] for i in indicators.values()),
+            "school_count": n, "failing_schools": failing, "blocking": blocking}
+
+
+def _school_item(row: Mapping[str, Any], ind: Indicator) -> dict[str, Any]:
+    n, false, none = (int(row[f"{ind.code}_{k}"] or 0) for k in ("n", "false", "none"))
+    passed = None if not n else (False if false else None if none else True)
+    return {"value": row[f"{ind.code}_max"], "threshold": dict(ind.thresholds) if ind.thresholds else ind.threshold,
+            "pass": passed, "missing": not n or none > 0, "failing_schools": false + none}
+
+
+def county_result(county: str, year: int, row: Mapping[str, Any], entries: Mapping[str, Any],
+                  catalog: Catalog) -> dict[str, Any]:
+    """A county's result from its aggregate row: `results.compact(engine.evaluate_county(...))`, unrounded
+    sums aside. Raises ValueError on county entries the engine would refuse."""
+    levels = {lvl: _level(row, lvl, catalog) for lvl in LEVELS}
+    aspects = county_aspects(entries, catalog, lambda ind: _school_item(row, ind))
+    result = finish(county, year, levels, aspects, excluded=None, gaps=None)
+    result["excluded_count"] = int(row["excluded"] or 0)
+    result["detail"] = False
+    return result
+
+
+def refused_units(rows: Iterable[Mapping[str, Any]]) -> set[int]:
+    return {r["unit_id"] for r in rows if r["bad"]}
