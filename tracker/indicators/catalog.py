@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -118,13 +119,20 @@ class Catalog:
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_code", {i.code: i for i in self.indicators})
 
-    @property
+    @cached_property
     def resource_indicators(self) -> tuple[Indicator, ...]:
         """R1–R7 in code order."""
         return tuple(self.by_code[c] for c in RESOURCE_CODES)
 
     def aspect(self, aspect: str) -> tuple[Indicator, ...]:
-        return tuple(i for i in self.indicators if i.aspect == aspect)
+        return self._aspects.get(aspect, ())
+
+    @cached_property
+    def _aspects(self) -> dict[str, tuple[Indicator, ...]]:
+        out: dict[str, list[Indicator]] = {}
+        for i in self.indicators:
+            out.setdefault(i.aspect, []).append(i)
+        return {a: tuple(items) for a, items in out.items()}
 
     # ── (de)serialisation ────────────────────────────────────────────────────────────
     @classmethod

@@ -286,9 +286,13 @@ def _number(value: Any, code: str) -> float:
     return value
 
 
-def _county_item(ind: Indicator, value: Any) -> dict[str, Any]:
-    threshold = dict(ind.thresholds) if ind.thresholds else ind.threshold
-    item = {"value": value, "threshold": threshold, "pass": None, "missing": value is None}
+def _county_item(ind: Indicator, value: Any, compact: bool = False) -> dict[str, Any]:
+    """An entered item's verdict; ``compact``: without its threshold, the value rounded (see results.compact)."""
+    if compact:
+        item = {"value": value, "pass": None, "missing": value is None}
+    else:
+        item = {"value": value, "threshold": dict(ind.thresholds) if ind.thresholds else ind.threshold,
+                "pass": None, "missing": value is None}
     if value is None:
         return item
     if ind.comparison == "bool":
@@ -307,6 +311,8 @@ def _county_item(ind: Indicator, value: Any) -> dict[str, Any]:
         )
     else:
         item["pass"] = compare(_number(value, ind.code), ind.threshold, ind.comparison)
+    if compact:
+        item["value"] = _rounded(item["value"])
     return item
 
 
@@ -403,9 +409,11 @@ def evaluate_county(
     return finish(county, year, levels, aspects, excluded=excluded, gaps=_gaps(levels))
 
 
-def county_aspects(county_entries: Mapping[str, Any] | None, catalog: Catalog, school_item) -> dict[str, dict[str, Any]]:
+def county_aspects(county_entries: Mapping[str, Any] | None, catalog: Catalog, school_item,
+                   compact: bool = False) -> dict[str, dict[str, Any]]:
     """The guarantee, quality, recognition and veto aspects: county entries judged item by item; the items
-    derived from school rows (G4, G5) come from ``school_item(indicator)``."""
+    derived from school rows (G4, G5) come from ``school_item(indicator)``. ``compact``: items of the
+    compact shape (results.compact_item), as `sqlengine` stores them."""
     entries = dict(county_entries or {})
     unknown = sorted(set(entries) - set(catalog.by_code))
     if unknown:
@@ -419,10 +427,19 @@ def county_aspects(county_entries: Mapping[str, Any] | None, catalog: Catalog, s
                     raise ValueError(f"{ind.code} is derived from the school rows and cannot be entered")
                 items[ind.code] = school_item(ind)
             else:
-                items[ind.code] = _county_item(ind, entries.get(ind.code))
+                items[ind.code] = _county_item(ind, entries.get(ind.code), compact)
         aspects[aspect] = {"pass": _combine(item["pass"] for item in items.values()), "items": items}
     aspects["veto"]["violations"] = [code for code, item in aspects["veto"]["items"].items() if item["pass"] is False]
     return aspects
+
+
+def verdicts(levels: Mapping[str, Mapping[str, Any]], aspects: dict[str, dict[str, Any]]
+             ) -> tuple[dict[str, dict[str, Any]], bool, bool]:
+    """The aspects with the resource aspect first (from the levels), the overall pass and whether it is assessable."""
+    assessed = [result["pass"] for result in levels.values() if result["pass"] is not None]
+    aspects = {"resource": {"pass": all(assessed) if assessed else None}, **aspects}
+    passes = [a["pass"] for a in aspects.values()]
+    return aspects, all(p is True for p in passes), None not in passes or False in passes
 
 
 def finish(county: str, year: int, levels: dict[str, dict[str, Any]], aspects: dict[str, dict[str, Any]], *,
@@ -431,17 +448,15 @@ def finish(county: str, year: int, levels: dict[str, dict[str, Any]], aspects: d
 
     ``excluded`` and ``gaps`` are left out when None (a result without school detail, see results.compact).
     """
-    assessed = [result["pass"] for result in levels.values() if result["pass"] is not None]
-    aspects = {"resource": {"pass": all(assessed) if assessed else None}, **aspects}
-    passes = [a["pass"] for a in aspects.values()]
+    aspects, passed, assessable = verdicts(levels, aspects)
     out: dict[str, Any] = {"county": county, "year": year, "levels": levels}
     if excluded is not None:
         out["excluded"] = excluded
     out.update({
         "resource_allocation_pass": aspects["resource"]["pass"],
         "aspects": aspects,
-        "pass": all(p is True for p in passes),
-        "assessable": None not in passes or False in passes,
+        "pass": passed,
+        "assessable": assessable,
     })
     if gaps is not None:
         out["gaps"] = gaps

@@ -5,7 +5,8 @@
   not pass (``schools`` of the item) and the gap list (``gaps``).
 - **compact** (``"detail": false``; `bulk.evaluate_all` through `sqlengine`): the same verdicts, CVs and
   aspects; counts instead of school lists — per level ``school_count``, ``failing_schools`` and per indicator
-  ``blocking`` (failing schools short of it); ``excluded_count``; ``failing_schools`` of the G4/G5 items.
+  ``blocking`` (failing schools short of it); ``excluded_count``; each aspect item only its ``value``, ``pass``
+  and ``missing`` (the thresholds are the catalog's) and for G4/G5 ``failing_schools``.
 
 Verdicts, CV figures, aspects and overall verdicts read the same from both. A page listing schools asks
 `tracker.indicators.store.detailed` for the detailed shape, which runs the engine for that one county.
@@ -13,6 +14,8 @@ Verdicts, CV figures, aspects and overall verdicts read the same from both. A pa
 from __future__ import annotations
 
 from typing import Any, Mapping
+
+from tracker.indicators.engine import OUTPUT_DECIMALS
 
 
 def is_detailed(result: Mapping[str, Any] | None) -> bool:
@@ -45,7 +48,7 @@ def compact(result: Mapping[str, Any]) -> dict[str, Any]:
                                    "school_count": counts["schools"], "failing_schools": counts["failing"],
                                    "blocking": counts["blocking"]}
         elif key == "aspects":
-            out[key] = {aspect: _compact_aspect(body) for aspect, body in value.items()}
+            out[key] = compact_aspects(value)
         elif key not in ("excluded", "gaps"):
             out[key] = value
     out["excluded_count"] = len(result.get("excluded") or [])
@@ -56,9 +59,26 @@ def compact(result: Mapping[str, Any]) -> dict[str, Any]:
 def _compact_aspect(body: Mapping[str, Any]) -> dict[str, Any]:
     if "items" not in body:
         return dict(body)
-    items = {}
-    for code, item in body["items"].items():
-        if "schools" in item:
-            item = {k: v for k, v in item.items() if k != "schools"} | {"failing_schools": len(item["schools"])}
-        items[code] = item
-    return {**body, "items": items}
+    return {**body, "items": {code: compact_item(item) for code, item in body["items"].items()}}
+
+
+def compact_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An aspect item of the compact shape: its value (floats to 4 places), verdict and whether data are missing."""
+    out = {"value": _round(item["value"]), "pass": item["pass"], "missing": item["missing"]}
+    if "schools" in item:
+        out["failing_schools"] = len(item["schools"])
+    elif "failing_schools" in item:
+        out["failing_schools"] = item["failing_schools"]
+    return out
+
+
+def _round(value: Any) -> Any:
+    if type(value) is float:
+        return round(value, OUTPUT_DECIMALS)
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    return value
+
+
+def compact_aspects(aspects: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    return {aspect: _compact_aspect(body) for aspect, body in aspects.items()}

@@ -25,14 +25,17 @@ gives, less the school lists (`results.compact` of it); tests hold the two equal
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Mapping
+from functools import lru_cache
+from typing import Any, Mapping
 
-from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, not_, or_, select, union_all
+from sqlalchemy import Float, Integer, String, and_, bindparam, case, cast, func, literal, not_, or_, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from tracker.indicators.catalog import LEVELS, MULTI_LEVEL_TYPES, SCHOOL_TYPES, SINGLE_LEVEL_TYPES, Catalog, Indicator, \
+from tracker.indicators.catalog import LEVELS, MULTI_LEVEL_TYPES, RESOURCE_CODES, SCHOOL_TYPES, SINGLE_LEVEL_TYPES, Catalog, Indicator, \
     type_levels
-from tracker.indicators.engine import RESOURCE_MEASURES, TOTAL_FIELDS, compare, county_aspects, finish
+from tracker.indicators.engine import OUTPUT_DECIMALS, RESOURCE_MEASURES, TOTAL_FIELDS, compare, county_aspects, \
+    verdicts
+from tracker.extensions import db
 from tracker.indicators.models import SchoolYear
 
 _REL = 1e-9
@@ -94,8 +97,9 @@ def _type_table(catalog: Catalog):
     return union_all(*selects).subquery("school_types")
 
 
-def _school_columns(catalog: Catalog, t) -> list[ColumnElement]:
-    """One row per school: its parts' pupils and shares of the totals, its exclusion, G4/G5 checks, ``bad``."""
+def _school_facts(catalog: Catalog, t) -> list[ColumnElement]:
+    """Layer 1, one row per school, each figure computed once: which parts it has, whether it is left out, the
+    share of the shared totals each part gets, the figures G4/G5 judge, and ``bad``."""
     sy = SchoolYear
     pupils = {"primary": sy.primary_pupils, "junior": sy.junior_pupils}
     senior = func.coalesce(sy.senior_pupils, 0)
@@ -104,56 +108,71 @@ def _school_columns(catalog: Catalog, t) -> list[ColumnElement]:
     excluded = or_(t.c.excl_always == 1, and_(t.c.excl_below.is_not(None), compulsory < t.c.excl_below))
     denominator = (cast(pupils["primary"], Float) * t.c.w_primary + cast(pupils["junior"], Float) * t.c.w_junior
                    + cast(senior, Float) * t.c.w_senior)
-
-    cols: list[ColumnElement] = [sy.unit_id]
+    cols: list[ColumnElement] = [sy.unit_id, *[getattr(sy, total) for total in TOTAL_FIELDS],
+                                 sy.max_class_size_primary, sy.max_class_size_junior, compulsory.label("compulsory")]
     for lvl in LEVELS:
-        part = and_(present[lvl], not_(excluded))
         p = cast(pupils[lvl], Float)
         # engine.split_school: a share p·w / Σ p·w of the shared totals (1.0 for a single-level school)
         share = case((t.c.multi == 1, p * t.c[f"w_{lvl}"] / case((denominator > 0, denominator), else_=None)),
                      else_=literal(1.0))
-        cols.append(case((part, p), else_=None).label(f"{lvl}_p"))
-        cols.append(share.label(f"{lvl}_share"))
-    cols += [getattr(sy, total) for total in TOTAL_FIELDS]
+        cols += [case((and_(present[lvl], not_(excluded)), p), else_=None).label(f"{lvl}_p"), share.label(f"{lvl}_share"),
+                 _int(present[lvl]).label(f"{lvl}_present")]
     cols.append(_int(and_(t.c.school_type.is_not(None), excluded)).label("excluded"))
-
     # G4/G5 look at every school teaching a compulsory level and having pupils, excluded or not
-    in_scope = and_(t.c.in_scope == 1, compulsory > 0)
+    cols.append(_int(and_(t.c.in_scope == 1, compulsory > 0)).label("in_scope"))
     for ind in catalog.indicators:
         if ind.scope != "school":
             continue
         if ind.code == "G4":
-            cols += _size_columns(ind, in_scope, compulsory, t)
+            if ind.comparison == "le":
+                ok = or_(compulsory <= t.c.g4 + _ABS, compulsory * (1 - _REL) <= t.c.g4)
+            else:  # another comparison: one condition per type
+                bounds = ind.thresholds or {st: ind.threshold for st in SCHOOL_TYPES}
+                ok = or_(*[and_(t.c.school_type == st, sql_compare(compulsory, float(v), ind.comparison))
+                           for st, v in bounds.items()])
+            cols += [_int(t.c.g4.is_not(None)).label("g4_bounded"), _int(ok).label("g4_ok")]
         elif ind.code == "G5":
-            cols += _class_columns(ind, in_scope, present)
+            # the one figure judged when the school does not give both levels' maxima
+            per = {"primary": sy.max_class_size_primary, "junior": sy.max_class_size_junior}
+            one = {"primary": and_(present["primary"], not_(present["junior"])),
+                   "junior": and_(present["junior"], not_(present["primary"]))}
+            cols.append(case(*[(and_(one[lvl], per[lvl].is_not(None)), per[lvl]) for lvl in LEVELS],
+                             else_=sy.max_class_size).label("g5_value"))
         else:
             raise ValueError(f"{ind.code}: the engine cannot derive this indicator from school rows")
-
     cols.append(_int(_refused(t, excluded, present, senior)).label("bad"))
     return cols
 
 
-def _size_columns(ind: Indicator, in_scope, compulsory, t) -> list[ColumnElement]:
-    checked = and_(in_scope, t.c.g4.is_not(None))
-    ok = or_(compulsory <= t.c.g4 + _ABS, compulsory * (1 - _REL) <= t.c.g4) if ind.comparison == "le" else None
-    if ok is None:  # another comparison: one CASE per type
-        bounds = ind.thresholds or {st: ind.threshold for st in SCHOOL_TYPES}
-        ok = or_(*[and_(t.c.school_type == st, sql_compare(compulsory, float(v), ind.comparison))
-                   for st, v in bounds.items()])
-    return [_int(checked).label("G4_n"), _int(and_(checked, not_(ok))).label("G4_false"),
-            literal(0).label("G4_none"), case((checked, compulsory), else_=None).label("G4_max")]
+def _school_parts(catalog: Catalog, f) -> list[ColumnElement]:
+    """Layer 2, from layer 1's columns: each part's pupils and R1–R7 values, and the G4/G5 counts."""
+    cols: list[ColumnElement] = [f.unit_id, f.excluded, f.bad]
+    for lvl in LEVELS:
+        cols.append(f[f"{lvl}_p"])
+        for code, (total, per) in RESOURCE_MEASURES.items():  # then engine.school_values
+            cols.append((f[total] * f[f"{lvl}_share"] / f[f"{lvl}_p"] * per).label(f"{lvl}_{code}"))
+    in_scope = f.in_scope == 1
+    for ind in catalog.indicators:
+        if ind.scope != "school":
+            continue
+        if ind.code == "G4":
+            checked = and_(in_scope, f.g4_bounded == 1)
+            cols += [_int(checked).label("G4_n"), _int(and_(checked, f.g4_ok == 0)).label("G4_false"),
+                     literal(0).label("G4_none"), case((checked, f.compulsory), else_=None).label("G4_max")]
+        elif ind.code == "G5":
+            cols += _class_columns(ind, in_scope, f)
+    return cols
 
 
-def _class_columns(ind: Indicator, in_scope, present) -> list[ColumnElement]:
+def _class_columns(ind: Indicator, in_scope, f) -> list[ColumnElement]:
     """engine._class_size_checks: both levels' maxima when a two-level school gives both, else one figure
     whose verdict is True within every level's limit, False within none, undecidable in between."""
-    sy = SchoolYear
-    per = {"primary": sy.max_class_size_primary, "junior": sy.max_class_size_junior}
+    per = {"primary": f.max_class_size_primary, "junior": f.max_class_size_junior}
+    present = {lvl: f[f"{lvl}_present"] == 1 for lvl in LEVELS}
     both = and_(present["primary"], present["junior"])
     split = and_(both, per["primary"].is_not(None), per["junior"].is_not(None))
     one = {lvl: and_(present[lvl], not_(present[other])) for lvl, other in (("primary", "junior"), ("junior", "primary"))}
-    value = case(*[(and_(one[lvl], per[lvl].is_not(None)), per[lvl]) for lvl in LEVELS], else_=sy.max_class_size)
-    ok = {lvl: sql_compare(value, float(ind.threshold_for(lvl)), ind.comparison) for lvl in LEVELS}
+    ok = {lvl: sql_compare(f.g5_value, float(ind.threshold_for(lvl)), ind.comparison) for lvl in LEVELS}
     ok_split = {lvl: sql_compare(per[lvl], float(ind.threshold_for(lvl)), ind.comparison) for lvl in LEVELS}
     single_false = or_(and_(one["primary"], not_(ok["primary"])), and_(one["junior"], not_(ok["junior"])),
                        and_(both, not_(ok["primary"]), not_(ok["junior"])))
@@ -165,7 +184,7 @@ def _class_columns(ind: Indicator, in_scope, present) -> list[ColumnElement]:
         case((not_(in_scope), 0), (split, 0), else_=_int(single_none)).label("G5_none"),
         case((not_(in_scope), None),
              (split, case((per["primary"] >= per["junior"], per["primary"]), else_=per["junior"])),
-             else_=value).label("G5_max"),
+             else_=f.g5_value).label("G5_max"),
     ]
 
 
@@ -185,8 +204,36 @@ def _refused(t, excluded, present, senior) -> ColumnElement:
     return or_(t.c.school_type.is_(None), *figures, evaluated_wrongly)
 
 
-def aggregate_statement(catalog: Catalog, year: int, scope=None) -> Any:
+def county_sums(catalog: Catalog, year: int, unit_ids=None) -> dict[int, dict[str, Any]]:
+    """Every county's sums and counts for the year (those of `unit_ids` only if given), keyed by unit id."""
+    stmt = _statement(catalog, unit_ids is not None)
+    params = {"year": year} if unit_ids is None else {"year": year, "units": list(unit_ids)}
+    return county_rows(db.session.execute(stmt, params))
+
+
+_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _statement(catalog: Catalog, scoped: bool) -> Any:
+    """The statement for these rules and thresholds, built once (building and keying 40 kB of SQL takes
+    ~15 ms, as long as the aggregate itself at a hundred counties)."""
+    rules = catalog.rules
+    key = (scoped, rules.min_met, rules.floor_ratio, tuple((e.school_type, e.below_pupils) for e in rules.exclusions),
+           tuple((t, tuple(sorted(w.items()))) for t, w in sorted(rules.split_weights.items())),
+           tuple((i.code, i.aspect, i.scope, i.comparison, i.threshold, tuple(sorted((i.thresholds or {}).items())))
+                 for i in catalog.indicators))
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        if len(_STATEMENTS) > 16:
+            _STATEMENTS.clear()
+        stmt = _STATEMENTS[key] = aggregate_statement(catalog, scoped)
+    return stmt
+
+
+def aggregate_statement(catalog: Catalog, scoped: bool = False) -> Any:
     """The sums and counts `county_result` needs, one pass over the year's rows; rows of (unit_id, level, …).
+
+    Parameters: ``year``, and ``units`` (a list of unit ids) when `scoped`.
 
     ``level`` is 0 (primary) or 1 (junior) for a level's sums, -1 for the county's school-derived figures.
     The school rows are read once into a common table (`_school_columns`); its primary and junior parts are
@@ -197,28 +244,33 @@ def aggregate_statement(catalog: Catalog, year: int, scope=None) -> Any:
     rules = catalog.rules
     resource = catalog.resource_indicators
     t = _type_table(catalog)
-    where = [SchoolYear.year == year] + ([] if scope is None else [SchoolYear.unit_id.in_(scope)])
-    schools = (select(*_school_columns(catalog, t)).select_from(SchoolYear)
-               .outerjoin(t, t.c.school_type == SchoolYear.school_type).where(*where).cte("schools"))
+    where = [SchoolYear.year == bindparam("year", type_=Integer)]
+    if scoped:
+        where.append(SchoolYear.unit_id.in_(bindparam("units", expanding=True)))
+    facts = (select(*_school_facts(catalog, t)).select_from(SchoolYear)
+             .outerjoin(t, t.c.school_type == SchoolYear.school_type).where(*where)
+             .offset(0)  # an optimisation fence: each fact computed once per row, not in every expression reading it
+             .subquery("school_facts"))
+    schools = select(*_school_parts(catalog, facts.c)).cte("schools")  # read three times: materialised once
     c = schools.c
     grouped = []
     for index, lvl in enumerate(LEVELS):
         p = c[f"{lvl}_p"]
-        x = {ind.code: c[RESOURCE_MEASURES[ind.code][0]] * c[f"{lvl}_share"] / p * RESOURCE_MEASURES[ind.code][1]
-             for ind in resource}
+        x = {ind.code: c[f"{lvl}_{ind.code}"] for ind in resource}
         mask = sum(_int(sql_compare(x[ind.code], ind.threshold_for(lvl), "ge")) * (1 << k) for k, ind in enumerate(resource))
         below = _int(or_(*[not_(sql_compare(x[ind.code], rules.floor_ratio * ind.threshold_for(lvl), "ge"))
                           for ind in resource]))
         sums = []
         for ind in resource:
             sums += [func.sum(p * x[ind.code]).label(f"{ind.code}_sx"), func.sum(p * x[ind.code] * x[ind.code]).label(f"{ind.code}_sxx")]
-        grouped.append(select(c.unit_id, literal(index).label("level"), mask.label("mask"), below.label("below"),
+        met_count = sum((mask // (1 << k)) % 2 for k in range(len(resource)))
+        failed = _int(or_(below == 1, met_count < rules.min_met))  # per pattern, from the grouped keys
+        grouped.append(select(c.unit_id, literal(index).label("level"), mask.label("mask"), failed.label("failed"),
                               func.count().label("n"), func.sum(p).label("pupils"), *sums)
                        .where(p.is_not(None)).group_by(c.unit_id, mask, below))
     patterns = union_all(*grouped).subquery("patterns")
     g = patterns.c
-    met_count = sum((g.mask // (1 << k)) % 2 for k in range(len(resource)))
-    failing = or_(g.below == 1, met_count < rules.min_met)
+    failing = g.failed == 1
     count = lambda expr: cast(func.sum(expr), Integer)  # noqa: E731 — a sum of counts, an integer on every backend
     levels = select(g.unit_id, g.level, count(g.n).label("n"), func.sum(g.pupils).label("pupils"),
                     count(case((failing, g.n), else_=0)).label("fail"),
@@ -240,18 +292,22 @@ def aggregate_statement(catalog: Catalog, year: int, scope=None) -> Any:
     return union_all(levels, county)
 
 
-def county_rows(rows) -> dict[int, dict[str, Any]]:
+def county_rows(result) -> dict[int, dict[str, Any]]:
     """The statement's rows folded into one mapping per county, keyed as `county_result` reads them."""
+    keys = list(result.keys())
+    prefixed = {lvl: [f"{lvl}_{k}" for k in keys] for lvl in LEVELS}
+    own = [i for i, k in enumerate(keys) if k.startswith("G") or k in ("schools", "excluded", "bad")]
+    own_keys = [keys[i] for i in own]
     out: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        m = row._mapping
-        merged = out.setdefault(m["unit_id"], {"unit_id": m["unit_id"], **{f"{lvl}_n": 0 for lvl in LEVELS}})
-        if m["level"] < 0:
-            merged.update({k: v for k, v in m.items() if k not in ("unit_id", "level") and not k[0] == "R"
-                           and k not in ("n", "pupils", "fail")})
+    for row in result:
+        unit_id, level = row[0], row[1]
+        merged = out.get(unit_id)
+        if merged is None:
+            merged = out[unit_id] = {"unit_id": unit_id, **{f"{lvl}_n": 0 for lvl in LEVELS}}
+        if level < 0:
+            merged.update(zip(own_keys, [row[i] for i in own]))
         else:
-            lvl = LEVELS[m["level"]]
-            merged.update({f"{lvl}_{k}": v for k, v in m.items() if k not in ("unit_id", "level")})
+            merged.update(zip(prefixed[LEVELS[level]], row))
     return out
 
 
@@ -261,25 +317,31 @@ def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, An
         return {"indicators": {}, "pass": None, "school_count": 0, "failing_schools": 0, "blocking": {}}
     total = float(row[f"{level}_pupils"])
     indicators, blocking = {}, {}
-    for ind in catalog.resource_indicators:
-        mean = row[f"{level}_{ind.code}_sx"] / total
-        variance = row[f"{level}_{ind.code}_sxx"] / total - mean * mean
+    for ind, (sx, sxx, block) in zip(catalog.resource_indicators, _keys(level)):
+        mean = row[sx] / total
+        variance = row[sxx] / total - mean * mean
         # Σ P·X² / P − X̄² equals the engine's Σ (Pᵢ/P)(Xᵢ − X̄)² up to rounding; a tiny negative is a zero
         sd = math.sqrt(variance) if variance > _tol(mean * mean) else 0.0
         cv = sd / mean if mean else 0.0
         limit = ind.cv_limit[level]
-        indicators[ind.code] = {"mean": mean, "sd": sd, "cv": cv, "limit": limit, "pass": compare(cv, limit, "le")}
-        blocking[ind.code] = int(row[f"{level}_{ind.code}_block"] or 0)
+        indicators[ind.code] = {"mean": round(mean, OUTPUT_DECIMALS), "sd": round(sd, OUTPUT_DECIMALS),
+                                "cv": round(cv, OUTPUT_DECIMALS), "limit": round(limit, OUTPUT_DECIMALS),
+                                "pass": compare(cv, limit, "le")}
+        blocking[ind.code] = int(row[block] or 0)
     failing = int(row[f"{level}_fail"] or 0)
     return {"indicators": indicators, "pass": not failing and all(i["pass"] for i in indicators.values()),
             "school_count": n, "failing_schools": failing, "blocking": blocking}
 
 
+@lru_cache(maxsize=None)
+def _keys(level: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple((f"{level}_{code}_sx", f"{level}_{code}_sxx", f"{level}_{code}_block") for code in RESOURCE_CODES)
+
+
 def _school_item(row: Mapping[str, Any], ind: Indicator) -> dict[str, Any]:
     n, false, none = (int(row[f"{ind.code}_{k}"] or 0) for k in ("n", "false", "none"))
     passed = None if not n else (False if false else None if none else True)
-    return {"value": row[f"{ind.code}_max"], "threshold": dict(ind.thresholds) if ind.thresholds else ind.threshold,
-            "pass": passed, "missing": not n or none > 0, "failing_schools": false + none}
+    return {"value": row[f"{ind.code}_max"], "pass": passed, "missing": not n or none > 0, "failing_schools": false + none}
 
 
 def county_result(county: str, year: int, row: Mapping[str, Any], entries: Mapping[str, Any],
@@ -287,12 +349,10 @@ def county_result(county: str, year: int, row: Mapping[str, Any], entries: Mappi
     """A county's result from its aggregate row: `results.compact(engine.evaluate_county(...))`, unrounded
     sums aside. Raises ValueError on county entries the engine would refuse."""
     levels = {lvl: _level(row, lvl, catalog) for lvl in LEVELS}
-    aspects = county_aspects(entries, catalog, lambda ind: _school_item(row, ind))
-    result = finish(county, year, levels, aspects, excluded=None, gaps=None)
-    result["excluded_count"] = int(row["excluded"] or 0)
-    result["detail"] = False
-    return result
+    aspects, passed, assessable = verdicts(
+        levels, county_aspects(entries, catalog, lambda ind: _school_item(row, ind), compact=True))
+    return {"county": county, "year": year, "levels": levels, "resource_allocation_pass": aspects["resource"]["pass"],
+            "aspects": aspects, "pass": passed, "assessable": assessable,
+            "excluded_count": int(row["excluded"] or 0), "detail": False}
 
 
-def refused_units(rows: Iterable[Mapping[str, Any]]) -> set[int]:
-    return {r["unit_id"] for r in rows if r["bad"]}
