@@ -61,10 +61,10 @@ SECTIONS = [
      "Every county evaluated for one year with `tracker.indicators.operations.evaluate_all` (one aggregate over the "
      "year's school rows — split schools, per-school compliance, weighted sums per level, G4/G5 —, each county's "
      "result in Python, one upsert of every stored evaluation, the effects on linked tasks set-based) vs ONE "
-     "hand-written SQL aggregate of the same sums (`SAME_SUMS_SQL`: Σ P, Σ P·X, Σ P·X² of R1–R7 per county and "
-     "level, the schools failing the 6-of-7 rule and those of them short of each indicator, the schools left out, "
-     "G4/G5 failures; checked against the engine before timing). Target ≤ 3×. For scale: the CV sums alone, the "
-     "plain column sums, and the county-by-county loop of `operations.evaluate` (the engine school by school)."),
+     "hand-written SQL aggregate of the sums the CVs are computed from (`CV_SUMS_SQL`: Σ P, Σ P·X, Σ P·X² of R1–R7 "
+     "per county and level, schools split and left out as the standard says). Target ≤ 3×. For scale: every sum "
+     "the verdicts count (CV sums, failing and blocking schools, schools left out, G4/G5) written the plain way, "
+     "the plain column sums, and the county-by-county loop of `operations.evaluate` (the engine school by school)."),
     ("pages", "页面延迟：8 个并发客户端，gunicorn -w 4 (`bench/pages_bench.py`)", pages_bench.main, [],
      "PostgreSQL; `gunicorn wsgi:app -w 4` started by the script on a free loopback port. Baseline: anonymous "
      "`GET /login` on the same server in the same run."),

@@ -241,9 +241,9 @@ def _store(evaluated: list[_County], year: int, revision: int) -> None:
     now = utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
         connection = db.session.connection()
-        connection.exec_driver_sql(_PG_STAGE)
         with connection.connection.cursor() as cursor:
-            cursor.execute("DELETE FROM county_evaluations_in")  # left by a flush earlier in this transaction
+            # one round trip; the DELETE empties what an evaluation earlier in this transaction left
+            cursor.execute(f"{_PG_STAGE}; DELETE FROM county_evaluations_in")
             with cursor.copy(_PG_COPY) as copy:
                 for c in evaluated:
                     copy.write_row((c.unit.id, year, c.json, c.passed, c.assessable, revision, now))

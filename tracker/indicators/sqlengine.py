@@ -3,9 +3,9 @@
 `engine.evaluate_county` walks a county's schools in Python and returns every school's values. At the
 national size (≈200,000 schools) that walk costs far more than the sums it ends in, so `bulk.evaluate_all`
 asks the database for the sums instead and keeps the school detail for the pages that show it
-(`results.detailed` runs the engine for that one county when a page asks).
+(`store.detailed` runs the engine for that one county when a page asks).
 
-One row per county, from one pass over the year's school rows (the same readings as the engine):
+From one read of the year's school rows (the same readings as the engine), per county:
 
 - a school's primary and junior parts side by side: pupils and R1–R7 values (a school spanning levels
   has its totals split by pupils × weight, senior pupils included: the school table stores whole-school
@@ -25,17 +25,17 @@ gives, less the school lists (`results.compact` of it); tests hold the two equal
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Any, Mapping
 
-from sqlalchemy import Float, Integer, String, and_, bindparam, case, cast, func, literal, not_, or_, select, union_all
+from sqlalchemy import Float, Integer, String, and_, bindparam, case, cast, func, literal, literal_column, not_, or_, \
+    select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
-from tracker.indicators.catalog import LEVELS, MULTI_LEVEL_TYPES, RESOURCE_CODES, SCHOOL_TYPES, SINGLE_LEVEL_TYPES, Catalog, Indicator, \
+from tracker.extensions import db
+from tracker.indicators.catalog import LEVELS, MULTI_LEVEL_TYPES, SCHOOL_TYPES, SINGLE_LEVEL_TYPES, Catalog, Indicator, \
     type_levels
 from tracker.indicators.engine import OUTPUT_DECIMALS, RESOURCE_MEASURES, TOTAL_FIELDS, compare, county_aspects, \
     verdicts
-from tracker.extensions import db
 from tracker.indicators.models import SchoolYear
 
 _REL = 1e-9
@@ -206,47 +206,69 @@ def _refused(t, excluded, present, senior) -> ColumnElement:
 
 def county_sums(catalog: Catalog, year: int, unit_ids=None) -> dict[int, dict[str, Any]]:
     """Every county's sums and counts for the year (those of `unit_ids` only if given), keyed by unit id."""
-    stmt = _statement(catalog, unit_ids is not None)
-    params = {"year": year} if unit_ids is None else {"year": year, "units": list(unit_ids)}
-    return county_rows(db.session.execute(stmt, params))
+    connection = db.session.connection()
+    sql = _sql(catalog, connection.dialect, unit_ids is not None).replace(_YEAR, str(int(year)))
+    if unit_ids is not None:
+        sql = sql.replace(_UNITS, ",".join(str(int(u)) for u in unit_ids) or "NULL")
+    cursor = connection.connection.cursor()
+    try:
+        # no parameters: the year and unit ids are integers written in. PostgreSQL keeps the statement prepared
+        # on the connection, so a later run (the next night, the next import) skips parsing and planning it
+        cursor.execute(sql, **({"prepare": True} if connection.dialect.name == "postgresql" else {}))
+        return county_rows([d[0] for d in cursor.description], cursor.fetchall())
+    finally:
+        cursor.close()
 
 
-_STATEMENTS: dict[tuple, Any] = {}
+_YEAR, _UNITS = "__year__", "__units__"
+_SQL: dict[tuple, str] = {}
 
 
-def _statement(catalog: Catalog, scoped: bool) -> Any:
-    """The statement for these rules and thresholds, built once (building and keying 40 kB of SQL takes
-    ~15 ms, as long as the aggregate itself at a hundred counties)."""
+def _sql(catalog: Catalog, dialect, scoped: bool) -> str:
+    """The statement's text for these rules and thresholds, rendered once with its constants written in.
+
+    Building, keying and rendering 40 kB of SQL (and the driver scanning it for parameters) took ~15 ms a
+    run, as long as the aggregate itself at a hundred counties.
+    """
     rules = catalog.rules
-    key = (scoped, rules.min_met, rules.floor_ratio, tuple((e.school_type, e.below_pupils) for e in rules.exclusions),
+    key = (dialect.name, scoped, rules.min_met, rules.floor_ratio,
+           tuple((e.school_type, e.below_pupils) for e in rules.exclusions),
            tuple((t, tuple(sorted(w.items()))) for t, w in sorted(rules.split_weights.items())),
            tuple((i.code, i.aspect, i.scope, i.comparison, i.threshold, tuple(sorted((i.thresholds or {}).items())))
                  for i in catalog.indicators))
-    stmt = _STATEMENTS.get(key)
-    if stmt is None:
-        if len(_STATEMENTS) > 16:
-            _STATEMENTS.clear()
-        stmt = _STATEMENTS[key] = aggregate_statement(catalog, scoped)
-    return stmt
+    sql = _SQL.get(key)
+    if sql is None:
+        stmt = aggregate_statement(catalog, literal_column(_YEAR),
+                                   literal_column(f"({_UNITS})") if scoped else None)
+        sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True, "render_postcompile": True}))
+        if dialect.paramstyle in ("format", "pyformat"):
+            sql = sql.replace("%%", "%")  # the modulo operator, escaped for a driver that takes no parameters here
+        if dialect.name == "sqlite":  # the fence's OFFSET 0 needs a LIMIT, which SQLite's compiler leaves a parameter
+            sql = sql.replace("LIMIT ? OFFSET 0", "LIMIT -1 OFFSET 0")
+        if len(_SQL) > 16:
+            _SQL.clear()
+        _SQL[key] = sql
+    return sql
 
 
-def aggregate_statement(catalog: Catalog, scoped: bool = False) -> Any:
+def aggregate_statement(catalog: Catalog, year=None, units=None) -> Any:
     """The sums and counts `county_result` needs, one pass over the year's rows; rows of (unit_id, level, …).
 
-    Parameters: ``year``, and ``units`` (a list of unit ids) when `scoped`.
+    ``year``: the year as an SQL expression (default: a parameter ``year``); ``units``: if given, an SQL
+    expression for the list of unit ids to read.
 
     ``level`` is 0 (primary) or 1 (junior) for a level's sums, -1 for the county's school-derived figures.
-    The school rows are read once into a common table (`_school_columns`); its primary and junior parts are
-    grouped first by county, level and pattern of verdicts (which of R1–R7 a part meets, whether one falls
-    below the floor), so each comparison runs once per part; the patterns then give the failing parts and,
-    per indicator, the failing parts short of it.
+    The school rows are read once (`_school_facts`, then `_school_parts` into a common table); its primary and
+    junior parts are grouped first by county, level and pattern of verdicts (which of R1–R7 a part meets,
+    whether one falls below the floor), so each comparison runs once per part; the patterns then give the
+    failing parts and, per indicator, the failing parts short of it.
     """
     rules = catalog.rules
     resource = catalog.resource_indicators
     t = _type_table(catalog)
-    where = [SchoolYear.year == bindparam("year", type_=Integer)]
-    if scoped:
-        where.append(SchoolYear.unit_id.in_(bindparam("units", expanding=True)))
+    where = [SchoolYear.year == (bindparam("year", type_=Integer) if year is None else year)]
+    if units is not None:
+        where.append(SchoolYear.unit_id.op("IN")(units))
     facts = (select(*_school_facts(catalog, t)).select_from(SchoolYear)
              .outerjoin(t, t.c.school_type == SchoolYear.school_type).where(*where)
              .offset(0)  # an optimisation fence: each fact computed once per row, not in every expression reading it
@@ -292,14 +314,14 @@ def aggregate_statement(catalog: Catalog, scoped: bool = False) -> Any:
     return union_all(levels, county)
 
 
-def county_rows(result) -> dict[int, dict[str, Any]]:
-    """The statement's rows folded into one mapping per county, keyed as `county_result` reads them."""
-    keys = list(result.keys())
+def county_rows(keys: list[str], rows) -> dict[int, dict[str, Any]]:
+    """The statement's rows (tuples in the order of `keys`) folded into one mapping per county, keyed as
+    `county_result` reads them."""
     prefixed = {lvl: [f"{lvl}_{k}" for k in keys] for lvl in LEVELS}
     own = [i for i, k in enumerate(keys) if k.startswith("G") or k in ("schools", "excluded", "bad")]
     own_keys = [keys[i] for i in own]
     out: dict[int, dict[str, Any]] = {}
-    for row in result:
+    for row in rows:
         unit_id, level = row[0], row[1]
         merged = out.get(unit_id)
         if merged is None:
@@ -317,25 +339,46 @@ def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, An
         return {"indicators": {}, "pass": None, "school_count": 0, "failing_schools": 0, "blocking": {}}
     total = float(row[f"{level}_pupils"])
     indicators, blocking = {}, {}
-    for ind, (sx, sxx, block) in zip(catalog.resource_indicators, _keys(level)):
+    passed = True
+    for code, sx, sxx, block, limit, bound in _specs(catalog, level):
         mean = row[sx] / total
         variance = row[sxx] / total - mean * mean
         # Σ P·X² / P − X̄² equals the engine's Σ (Pᵢ/P)(Xᵢ − X̄)² up to rounding; a tiny negative is a zero
-        sd = math.sqrt(variance) if variance > _tol(mean * mean) else 0.0
+        sd = math.sqrt(variance) if variance > max(_REL * mean * mean, _ABS) else 0.0
         cv = sd / mean if mean else 0.0
-        limit = ind.cv_limit[level]
-        indicators[ind.code] = {"mean": round(mean, OUTPUT_DECIMALS), "sd": round(sd, OUTPUT_DECIMALS),
-                                "cv": round(cv, OUTPUT_DECIMALS), "limit": round(limit, OUTPUT_DECIMALS),
-                                "pass": compare(cv, limit, "le")}
-        blocking[ind.code] = int(row[block] or 0)
+        ok = cv <= bound  # engine.compare(cv, limit, "le")
+        passed = passed and ok
+        indicators[code] = {"mean": round(mean, OUTPUT_DECIMALS), "sd": round(sd, OUTPUT_DECIMALS),
+                            "cv": round(cv, OUTPUT_DECIMALS), "limit": limit, "pass": ok}
+        blocking[code] = int(row[block] or 0)
     failing = int(row[f"{level}_fail"] or 0)
-    return {"indicators": indicators, "pass": not failing and all(i["pass"] for i in indicators.values()),
-            "school_count": n, "failing_schools": failing, "blocking": blocking}
+    return {"indicators": indicators, "pass": not failing and passed, "school_count": n, "failing_schools": failing,
+            "blocking": blocking}
 
 
-@lru_cache(maxsize=None)
-def _keys(level: str) -> tuple[tuple[str, str, str], ...]:
-    return tuple((f"{level}_{code}_sx", f"{level}_{code}_sxx", f"{level}_{code}_block") for code in RESOURCE_CODES)
+_SPECS: dict[tuple, tuple] = {}
+
+
+def _specs(catalog: Catalog, level: str) -> tuple[tuple, ...]:
+    """Per resource indicator of the level: its code, the row keys of its sums, its CV limit (as stored) and
+    the largest CV within it (``compare(cv, limit, "le")`` is ``cv <= bound``)."""
+    key = (id(catalog), level)
+    found = _SPECS.get(key)
+    if found is None or found[0] is not catalog:
+        if len(_SPECS) > 32:
+            _SPECS.clear()
+        specs = []
+        for ind in catalog.resource_indicators:
+            limit = ind.cv_limit[level]
+            bound = limit + max(_REL * abs(limit), _ABS)  # then to the exact float: a few steps at most
+            while not compare(bound, limit, "le"):
+                bound = math.nextafter(bound, -math.inf)
+            while compare(math.nextafter(bound, math.inf), limit, "le"):
+                bound = math.nextafter(bound, math.inf)
+            specs.append((ind.code, f"{level}_{ind.code}_sx", f"{level}_{ind.code}_sxx", f"{level}_{ind.code}_block",
+                          round(limit, OUTPUT_DECIMALS), bound))
+        found = _SPECS[key] = (catalog, tuple(specs))
+    return found[1]
 
 
 def _school_item(row: Mapping[str, Any], ind: Indicator) -> dict[str, Any]:
