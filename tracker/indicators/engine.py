@@ -414,21 +414,28 @@ def county_aspects(county_entries: Mapping[str, Any] | None, catalog: Catalog, s
     """The guarantee, quality, recognition and veto aspects: county entries judged item by item; the items
     derived from school rows (G4, G5) come from ``school_item(indicator)``. ``compact``: items of the
     compact shape (results.compact_item), as `sqlengine` stores them."""
-    entries = dict(county_entries or {})
+    entries = county_entries or {}
     unknown = sorted(set(entries) - set(catalog.by_code))
     if unknown:
         raise ValueError(f"unknown indicator codes in county entries: {', '.join(unknown)}")
     aspects: dict[str, dict[str, Any]] = {}
     for aspect in ("guarantee", "quality", "recognition", "veto"):
         items = {}
+        failed = missing = False  # _combine of the items' verdicts, kept as they come (thousands of counties a night)
         for ind in catalog.aspect(aspect):
+            value = entries.get(ind.code)
             if ind.scope == "school":
-                if entries.get(ind.code) is not None:
+                if value is not None:
                     raise ValueError(f"{ind.code} is derived from the school rows and cannot be entered")
-                items[ind.code] = school_item(ind)
+                item = school_item(ind)
             else:
-                items[ind.code] = _county_item(ind, entries.get(ind.code), compact)
-        aspects[aspect] = {"pass": _combine(item["pass"] for item in items.values()), "items": items}
+                item = _county_item(ind, value, compact)
+            items[ind.code] = item
+            if item["pass"] is False:
+                failed = True
+            elif item["pass"] is None:
+                missing = True
+        aspects[aspect] = {"pass": False if failed else None if missing else True, "items": items}
     aspects["veto"]["violations"] = [code for code, item in aspects["veto"]["items"].items() if item["pass"] is False]
     return aspects
 

@@ -35,9 +35,9 @@ def _items(result: Mapping[str, Any]) -> dict[str, dict]:
     return out
 
 
-def expand(codes: Iterable[str], result: Mapping[str, Any]) -> list[str]:
+def expand(codes: Iterable[str], result: Mapping[str, Any], items: Mapping[str, dict] | None = None) -> list[str]:
     """Codes with group codes (G11, Q9) replaced by their parts as present in the result."""
-    items = _items(result)
+    items = _items(result) if items is None else items
     out: list[str] = []
     for code in codes:
         if RESOURCE_RE.fullmatch(code) or code in items:
@@ -72,15 +72,16 @@ def resource_code_detail(result: Mapping[str, Any], code: str) -> dict[str, Any]
     return {"code": code, "pass": verdict, "levels": levels}
 
 
-def code_verdict(result: Mapping[str, Any], code: str) -> bool | None:
+def code_verdict(result: Mapping[str, Any], code: str, items: Mapping[str, dict] | None = None) -> bool | None:
     if RESOURCE_RE.fullmatch(code):
         return resource_code_detail(result, code)["pass"]
-    item = _items(result).get(code)
+    item = (_items(result) if items is None else items).get(code)
     return None if item is None else item.get("pass")
 
 
 def codes_verdicts(result: Mapping[str, Any], codes: Iterable[str]) -> dict[str, bool | None]:
-    return {code: code_verdict(result, code) for code in expand(codes, result)}
+    items = _items(result)  # once, not per code
+    return {code: code_verdict(result, code, items) for code in expand(codes, result, items)}
 
 
 def combine(verdicts: Iterable[bool | None]) -> bool | None:
