@@ -104,8 +104,8 @@ def _dumps(result: dict[str, Any]) -> str:
     return orjson.dumps(result).decode()
 
 
-def _judge(county: _County, result: dict[str, Any], serialize) -> None:
-    county.json = serialize(result)
+def _judge(county: _County, result: dict[str, Any]) -> None:
+    county.json = _dumps(result)
     county.passed, county.assessable = result["pass"] is True, bool(result.get("assessable"))
     county.aspects = {a: body.get("pass") for a, body in result.get("aspects", {}).items()}
     for linked in county.linked.values():
@@ -131,7 +131,6 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
     year = ops.check_year(year)
     catalog = catalog or store.current_catalog()
     revision = store.catalog_revision()
-    serialize = _dumps
 
     scope = select(Unit.id).where(Unit.kind == "county")
     if unit_ids is not None:
@@ -190,7 +189,7 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
         except ValueError as exc:
             county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=county.unit.name, year=year, error=str(exc))
             continue
-        _judge(county, result, serialize)
+        _judge(county, result)
         evaluated.append(county)
     if refused:  # the engine names the school and the reason
         cols = [getattr(SchoolYear, f) for f in ops.SCHOOL_FIELDS]
@@ -208,7 +207,7 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
             except ValueError as exc:
                 county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=name, year=year, error=str(exc))
                 continue
-            _judge(county, result, serialize)
+            _judge(county, result)
             evaluated.append(county)
     t_engine = clock()
 

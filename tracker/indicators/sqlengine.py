@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from sqlalchemy import Float, Integer, String, and_, bindparam, case, cast, func, literal, literal_column, not_, or_, \
+from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, literal_column, not_, or_, \
     select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -251,11 +251,10 @@ def _sql(catalog: Catalog, dialect, scoped: bool) -> str:
     return sql
 
 
-def aggregate_statement(catalog: Catalog, year=None, units=None) -> Any:
+def aggregate_statement(catalog: Catalog, year: ColumnElement, units: ColumnElement | None = None) -> Any:
     """The sums and counts `county_result` needs, one pass over the year's rows; rows of (unit_id, level, …).
 
-    ``year``: the year as an SQL expression (default: a parameter ``year``); ``units``: if given, an SQL
-    expression for the list of unit ids to read.
+    ``year``: the year as an SQL expression; ``units``: if given, an SQL expression for the unit ids to read.
 
     ``level`` is 0 (primary) or 1 (junior) for a level's sums, -1 for the county's school-derived figures.
     The school rows are read once (`_school_facts`, then `_school_parts` into a common table); its primary and
@@ -266,7 +265,7 @@ def aggregate_statement(catalog: Catalog, year=None, units=None) -> Any:
     rules = catalog.rules
     resource = catalog.resource_indicators
     t = _type_table(catalog)
-    where = [SchoolYear.year == (bindparam("year", type_=Integer) if year is None else year)]
+    where = [SchoolYear.year == year]
     if units is not None:
         where.append(SchoolYear.unit_id.op("IN")(units))
     facts = (select(*_school_facts(catalog, t)).select_from(SchoolYear)
