@@ -27,7 +27,7 @@ from typing import Any
 
 import orjson
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Text, bindparam, cast, select, tuple_
+from sqlalchemy import DateTime, Text, bindparam, cast, select, text, tuple_
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
@@ -51,19 +51,10 @@ assert tuple(f.name for f in fields(SchoolYearData)[4:4 + len(ops.SCHOOL_FIELDS)
 #: PostgreSQL, for this transaction: no JIT (compiling the one-off aggregate costs more than it saves); room to
 #: keep its table of school parts in memory; results of a few kB compressed with lz4 where the server has it
 #: (pglz took half of the write)
-_PG_SETTINGS = "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
-_PG_LZ4 = ", set_config('default_toast_compression', 'lz4', true)"
-_PG_HAS_LZ4 = "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-
-
-def _pg_settings() -> None:
-    connection = db.session.connection()
-    lz4 = connection.info.get("lz4")  # asked once per connection: reading pg_settings takes a millisecond
-    if lz4 is None:
-        lz4 = connection.info["lz4"] = bool(connection.exec_driver_sql(_PG_HAS_LZ4).scalar())
-    connection.exec_driver_sql(_PG_SETTINGS + (_PG_LZ4 if lz4 else ""))
-
-
+_PG_SETTINGS = (
+    "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true), "
+    "(SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
+    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))")
 #: PostgreSQL: the results are COPYed into a temporary table (the driver formats rows in C; an executemany
 #: of kB-sized JSON texts costs ~75 µs a row in round trips and parsing), then upserted in one statement
 _PG_STAGE = ("CREATE TEMPORARY TABLE IF NOT EXISTS county_evaluations_in (unit_id integer, year integer, result json, "
@@ -174,7 +165,7 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
     refused: list[_County] = []
     is_pg = db.session.get_bind().dialect.name == "postgresql"
     if is_pg:
-        _pg_settings()
+        db.session.execute(text(_PG_SETTINGS))
     rows = sqlengine.county_sums(catalog, year, None if unit_ids is None else list(units))
     t_sql = clock()
     for unit_id, row in rows.items():
