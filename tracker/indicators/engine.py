@@ -312,7 +312,7 @@ def _county_item(ind: Indicator, value: Any, compact: bool = False) -> dict[str,
     else:
         item["pass"] = compare(_number(value, ind.code), ind.threshold, ind.comparison)
     if compact:
-        item["value"] = _rounded(item["value"])
+        item["value"] = rounded(item["value"])
     return item
 
 
@@ -406,7 +406,18 @@ def evaluate_county(
         for part in split_school(s, catalog.rules):
             parts[part.level].append(part)
     levels = {lvl: _evaluate_level(lvl, level_parts, catalog) for lvl, level_parts in parts.items()}
-    return finish(county, year, levels, aspects, excluded=excluded, gaps=_gaps(levels))
+    aspects, passed, assessable = verdicts(levels, aspects)
+    return rounded({
+        "county": county,
+        "year": year,
+        "levels": levels,
+        "excluded": excluded,
+        "resource_allocation_pass": aspects["resource"]["pass"],
+        "aspects": aspects,
+        "pass": passed,
+        "assessable": assessable,
+        "gaps": _gaps(levels),
+    })
 
 
 def county_aspects(county_entries: Mapping[str, Any] | None, catalog: Catalog, school_item,
@@ -449,27 +460,6 @@ def verdicts(levels: Mapping[str, Mapping[str, Any]], aspects: dict[str, dict[st
     return aspects, all(p is True for p in passes), None not in passes or False in passes
 
 
-def finish(county: str, year: int, levels: dict[str, dict[str, Any]], aspects: dict[str, dict[str, Any]], *,
-           excluded: list | None, gaps: list | None) -> dict[str, Any]:
-    """The result: the resource verdict from the levels, the overall verdict, floats rounded to 4 places.
-
-    ``excluded`` and ``gaps`` are left out when None (a result without school detail, see results.compact).
-    """
-    aspects, passed, assessable = verdicts(levels, aspects)
-    out: dict[str, Any] = {"county": county, "year": year, "levels": levels}
-    if excluded is not None:
-        out["excluded"] = excluded
-    out.update({
-        "resource_allocation_pass": aspects["resource"]["pass"],
-        "aspects": aspects,
-        "pass": passed,
-        "assessable": assessable,
-    })
-    if gaps is not None:
-        out["gaps"] = gaps
-    return _rounded(out)
-
-
 def county_verdict_changed(prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> str | None:
     """'passed' when the county newly passes, 'slipped' when a pass turns into a fail, else None.
 
@@ -487,7 +477,7 @@ def county_verdict_changed(prev: Mapping[str, Any] | None, new: Mapping[str, Any
 _AS_IS = frozenset({int, str, bool, type(None)})
 
 
-def _rounded(obj: Any) -> Any:
+def rounded(obj: Any) -> Any:
     """Floats rounded to OUTPUT_DECIMALS, dicts and lists (tuples become lists) copied, the rest as is.
 
     Plain floats and scalars inside a dict or list are handled in place (no call each): the result
@@ -495,15 +485,15 @@ def _rounded(obj: Any) -> Any:
     """
     kind = type(obj)
     if kind is dict:
-        return {k: (round(v, OUTPUT_DECIMALS) if type(v) is float else v if type(v) in _AS_IS else _rounded(v))
+        return {k: (round(v, OUTPUT_DECIMALS) if type(v) is float else v if type(v) in _AS_IS else rounded(v))
                 for k, v in obj.items()}
     if kind is list or kind is tuple:
-        return [round(v, OUTPUT_DECIMALS) if type(v) is float else v if type(v) in _AS_IS else _rounded(v)
+        return [round(v, OUTPUT_DECIMALS) if type(v) is float else v if type(v) in _AS_IS else rounded(v)
                 for v in obj]
     if isinstance(obj, float):
         return round(obj, OUTPUT_DECIMALS)
     if isinstance(obj, dict):
-        return {k: _rounded(v) for k, v in obj.items()}
+        return {k: rounded(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_rounded(v) for v in obj]
+        return [rounded(v) for v in obj]
     return obj

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from tracker.indicators.engine import OUTPUT_DECIMALS
+from tracker.indicators.engine import rounded
 
 
 def is_detailed(result: Mapping[str, Any] | None) -> bool:
@@ -64,20 +64,12 @@ def _compact_aspect(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def compact_item(item: Mapping[str, Any]) -> dict[str, Any]:
     """An aspect item of the compact shape: its value (floats to 4 places), verdict and whether data are missing."""
-    out = {"value": _round(item["value"]), "pass": item["pass"], "missing": item["missing"]}
+    out = {"value": rounded(item["value"]), "pass": item["pass"], "missing": item["missing"]}
     if "schools" in item:
         out["failing_schools"] = len(item["schools"])
     elif "failing_schools" in item:
         out["failing_schools"] = item["failing_schools"]
     return out
-
-
-def _round(value: Any) -> Any:
-    if type(value) is float:
-        return round(value, OUTPUT_DECIMALS)
-    if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
-    return value
 
 
 def compact_aspects(aspects: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
