@@ -137,7 +137,7 @@ def test_good_data_never_reaches_the_school_by_school_engine(app, db, sample, mo
     def refuse(*args, **kwargs):
         raise AssertionError("a school row was read into Python")
 
-    monkeypatch.setattr(bulk, "SchoolYearData", refuse)
+    monkeypatch.setattr(ops, "school_rows", refuse)
     monkeypatch.setattr(bulk, "evaluate_county", refuse)
     assert ops.evaluate_all(2025)["counties"] == 10
 

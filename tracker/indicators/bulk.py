@@ -9,8 +9,8 @@ of statements, whatever the number of counties:
    evaluations; 4. their open or completed tasks whose measure links indicators;
 5. ONE aggregate over the year's school rows (tracker/indicators/sqlengine.py): per county and level the
    enrolment-weighted sums of R1–R7, the schools failing the 6-of-7 rule, G4/G5 — no school row reaches
-   Python; a county holding a school the engine would refuse is read school by school and given to the
-   engine, which names the school and the reason;
+   Python; a county holding a school the engine would refuse is read (one query per such county) and given
+   to the engine, which names the school and the reason;
 6. the stored results a slip is judged against (only for counties where a linked measure now fails);
 7. one ``INSERT … ON CONFLICT (unit_id, year) DO UPDATE`` of every result (on PostgreSQL from a temporary
    table filled by one COPY);
@@ -20,8 +20,7 @@ rows), the slippage flags (insert, load, update) and one insert of every notice.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
-from itertools import groupby
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,16 +36,13 @@ from tracker.extensions import db
 from tracker.indicators import links, sqlengine, store
 from tracker.indicators import operations as ops
 from tracker.indicators.catalog import Catalog
-from tracker.indicators.engine import SchoolYearData, evaluate_county
-from tracker.indicators.models import CountyEntry, CountyEvaluation, CountyFlag, School, SchoolYear
+from tracker.indicators.engine import evaluate_county
+from tracker.indicators.models import CountyEntry, CountyEvaluation, CountyFlag
 from tracker.indicators.results import compact
 from tracker.notices.outbox import insert_ignore, insert_rows, notice_rows
 from tracker.plans.models import Measure, Section
 from tracker.tasks.models import Task, TaskEvent
 from tracker.units.models import Unit
-
-# SchoolYearData takes code, name, county, school_type and then exactly the loaded columns, in this order
-assert tuple(f.name for f in fields(SchoolYearData)[4:4 + len(ops.SCHOOL_FIELDS)]) == ops.SCHOOL_FIELDS
 
 #: PostgreSQL, for this transaction: no JIT (compiling the one-off aggregate costs more than it saves); room to
 #: keep its table of school parts in memory; results of a few kB compressed with lz4 where the server has it
@@ -182,24 +178,15 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
             continue
         _judge(county, result)
         evaluated.append(county)
-    if refused:  # the engine names the school and the reason
-        cols = [getattr(SchoolYear, f) for f in ops.SCHOOL_FIELDS]
-        stream = db.session.execute(
-            select(SchoolYear.unit_id, School.code, SchoolYear.name, SchoolYear.school_type, *cols)
-            .join(School, School.id == SchoolYear.school_id)
-            .where(SchoolYear.year == year, SchoolYear.unit_id.in_([c.unit.id for c in refused]))
-            .order_by(SchoolYear.unit_id, School.code))
-        for unit_id, group in groupby(stream, key=lambda r: r[0]):
-            county = counties[unit_id]
-            name = county.unit.name
-            try:
-                schools = [SchoolYearData(r[1], r[2], name, r[3], *r[4:]) for r in group]
-                result = compact(evaluate_county(name, year, schools, county.entries, catalog))
-            except ValueError as exc:
-                county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=name, year=year, error=str(exc))
-                continue
-            _judge(county, result)
-            evaluated.append(county)
+    for county in refused:  # the engine names the school and the reason (a query per county with such a school)
+        name = county.unit.name
+        try:
+            result = compact(evaluate_county(name, year, ops.school_rows(county.unit, year), county.entries, catalog))
+        except ValueError as exc:
+            county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=name, year=year, error=str(exc))
+            continue
+        _judge(county, result)
+        evaluated.append(county)
     t_engine = clock()
 
     # what a slip is judged against: the replaced result of the same year and the latest earlier year
