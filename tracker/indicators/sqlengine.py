@@ -343,7 +343,7 @@ def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, An
         mean = row[sx] / total
         variance = row[sxx] / total - mean * mean
         # Σ P·X² / P − X̄² equals the engine's Σ (Pᵢ/P)(Xᵢ − X̄)² up to rounding; a tiny negative is a zero
-        sd = math.sqrt(variance) if variance > max(_REL * mean * mean, _ABS) else 0.0
+        sd = math.sqrt(variance) if variance > _tol(mean * mean) else 0.0
         cv = sd / mean if mean else 0.0
         ok = cv <= bound  # engine.compare(cv, limit, "le")
         passed = passed and ok

@@ -402,13 +402,14 @@ def trend(unit) -> dict[str, Any]:
     for ev in evaluations_of(unit.id):
         r = ev.result
         levels = {lvl: r["levels"].get(lvl, {}) for lvl in LEVEL_LABELS}
+        counts = {lvl: level_counts(body) for lvl, body in levels.items()}
         rows.append({
             "year": ev.year, "pass": ev.passed, "assessable": ev.assessable,
             "aspects": {a: b.get("pass") for a, b in r.get("aspects", {}).items()},
             "cv": {lvl: body.get("indicators") or {} for lvl, body in levels.items()},
             "level_pass": {lvl: body.get("pass") for lvl, body in levels.items()},
-            "schools": {lvl: level_counts(body)["schools"] for lvl, body in levels.items()},
-            "failing_schools": {lvl: level_counts(body)["failing"] for lvl, body in levels.items()},
+            "schools": {lvl: c["schools"] for lvl, c in counts.items()},
+            "failing_schools": {lvl: c["failing"] for lvl, c in counts.items()},
             "slipped": previous is not None and previous.passed and not ev.passed and ev.assessable,
             "computed_at": ev.computed_at,
         })
