@@ -160,3 +160,25 @@ def test_pages_list_the_schools_of_a_compact_result(app, db, client, login, samp
     assert len(body["gaps"]) == len(store.gap_list(full, store.current_catalog()))
     trend = client.get(f"/indicators/counties/{unit.code}/trend").get_data(as_text=True)
     assert f"<td>{len(full['levels']['primary']['schools'])}</td>" in trend
+
+
+@pytest.mark.parametrize("bound", [45.0, 0.5, 0.45, 4.2, 2000.0, 1e-12, 0.0, 3.3333333333333335, 1e9])
+def test_one_comparison_with_the_edge_gives_the_engines_verdict_with_its_tolerance(bound):
+    from math import inf, nextafter
+
+    from tracker.indicators.engine import compare
+    from tracker.indicators.sqlengine import edge, integer_range
+
+    for comparison in ("le", "gt", "ge", "lt"):
+        at = edge(bound, comparison)
+        inside = at <= bound * (1 + 2e-9) + 2e-12 if comparison in ("le", "gt") else at >= bound * (1 - 2e-9) - 2e-12
+        assert inside, (bound, comparison, at)
+        above, below = nextafter(at, inf), nextafter(at, -inf)
+        for value in (at, above, below, bound, nextafter(bound, inf), nextafter(bound, -inf)):
+            plain = {"le": value <= at, "gt": value > at, "ge": value >= at, "lt": value < at}[comparison]
+            assert plain == compare(value, bound, comparison), (bound, comparison, value)
+    for comparison in ("le", "gt", "ge", "lt", "eq"):
+        low, high = integer_range(bound, comparison)
+        for n in range(int(bound) - 3, int(bound) + 4):
+            within = (low is None or n >= low) and (high is None or n <= high)
+            assert within == compare(n, bound, comparison), (bound, comparison, n, low, high)

@@ -160,9 +160,7 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
     evaluated: list[_County] = []
     refused: list[_County] = []
     is_pg = db.session.get_bind().dialect.name == "postgresql"
-    if is_pg:
-        db.session.execute(text(_PG_SETTINGS))
-    rows = sqlengine.county_sums(catalog, year, None if unit_ids is None else list(units))
+    rows = sqlengine.county_sums(catalog, year, None if unit_ids is None else list(units), _PG_SETTINGS if is_pg else "")
     t_sql = clock()
     for unit_id, row in rows.items():
         county = counties.get(unit_id)

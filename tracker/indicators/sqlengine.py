@@ -27,8 +27,8 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from sqlalchemy import Float, Integer, String, and_, case, cast, func, literal, literal_column, not_, or_, \
-    select, union_all
+from sqlalchemy import Float, Integer, String, and_, case, cast, column, func, literal, literal_column, not_, or_, \
+    select, text, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from tracker.extensions import db
@@ -48,19 +48,48 @@ def _tol(bound: float) -> float:
     return max(_REL * abs(bound), _ABS)
 
 
-def sql_compare(value: ColumnElement, bound: float, comparison: str) -> ColumnElement:
-    """``engine.compare(value, bound, comparison)`` for a non-negative SQL value and a constant bound."""
-    if comparison == "ge":  # below the bound, close means bound − value ≤ tol(bound)
-        return value >= bound - _tol(bound)
-    if comparison == "lt":
-        return value < bound - _tol(bound)
-    if comparison == "le":  # above the bound, close means value − bound ≤ max(1e-9·value, 1e-12)
-        return or_(value <= bound + _ABS, value * (1 - _REL) <= bound)
-    if comparison == "gt":
-        return and_(value > bound + _ABS, value * (1 - _REL) > bound)
+def edge(bound: float, comparison: str) -> float:
+    """The exact float where ``engine.compare(value, bound, comparison)`` turns: for "le" and "gt" the largest
+    value within ``value <= bound`` (tolerance included), for "ge" and "lt" the smallest value within
+    ``value >= bound``. ``compare`` is monotone in the value, so one plain comparison with this edge gives
+    the same verdict as the tolerance does."""
+    if comparison in ("le", "gt"):
+        side, outside = "le", bound + 4 * _tol(bound)
+    elif comparison in ("ge", "lt"):
+        side, outside = "ge", bound - 4 * _tol(bound)
+    else:
+        raise ValueError(f"cannot compare numbers with {comparison!r}")
+    inside = bound  # within; `outside` is not: halve the gap down to neighbouring floats
+    while True:
+        middle = (inside + outside) / 2
+        if middle == inside or middle == outside:
+            return inside
+        if compare(middle, bound, side):
+            inside = middle
+        else:
+            outside = middle
+
+
+def integer_range(bound: float, comparison: str) -> tuple[int | None, int | None]:
+    """The whole numbers n with ``engine.compare(n, bound, comparison)``: (lowest, highest), None if open."""
+    if comparison == "eq":
+        return integer_range(bound, "ge")[0], integer_range(bound, "le")[1]
+    at = edge(bound, comparison)
+    return {"le": (None, math.floor(at)), "gt": (math.floor(at) + 1, None),
+            "ge": (math.ceil(at), None), "lt": (None, math.ceil(at) - 1)}[comparison]
+
+
+def sql_compare(value: ColumnElement, bound: float, comparison: str, integer: bool = False) -> ColumnElement:
+    """``engine.compare(value, bound, comparison)`` for an SQL value and a constant bound: one comparison
+    with the exact edge (``integer``: a whole-number value, compared with whole numbers)."""
+    if integer:
+        low, high = integer_range(bound, comparison)
+        return and_(*[cond for cond in (None if low is None else value >= low, None if high is None else value <= high)
+                      if cond is not None])
     if comparison == "eq":
         return and_(sql_compare(value, bound, "ge"), sql_compare(value, bound, "le"))
-    raise ValueError(f"cannot compare numbers with {comparison!r}")
+    at = edge(bound, comparison)
+    return {"le": value <= at, "gt": value > at, "ge": value >= at, "lt": value < at}[comparison]
 
 
 def _int(cond: ColumnElement) -> ColumnElement:
@@ -81,6 +110,7 @@ def _type_table(catalog: Catalog):
         g4_bound = None
         if g4 is not None:
             g4_bound = g4.thresholds.get(t) if g4.thresholds else g4.threshold
+        g4_low, g4_high = (None, None) if g4_bound is None else integer_range(float(g4_bound), g4.comparison)
         rows.append({
             "school_type": t, "evaluable": int(bool(weights)), "multi": int(t in MULTI_LEVEL_TYPES),
             "w_primary": float(weights.get("primary", 0.0)), "w_junior": float(weights.get("junior", 0.0)),
@@ -89,12 +119,27 @@ def _type_table(catalog: Catalog):
             "allow_senior": int("senior" in weights),
             "teach_primary": int("primary" in levels), "teach_junior": int("junior" in levels),
             "in_scope": int(bool(levels)), "excl_always": int(always), "excl_below": below,
-            "g4": None if g4_bound is None else float(g4_bound),
+            "g4_bounded": int(g4_bound is not None), "g4_low": g4_low, "g4_high": g4_high,
         })
     keys = list(rows[0])
-    types = {"school_type": String(16), "excl_below": Integer(), "g4": Float(), **{k: Float() for k in keys if k.startswith("w_")}}
-    selects = [select(*[cast(literal(r[k]), types.get(k, Integer())).label(k) for k in keys]) for r in rows]
-    return union_all(*selects).subquery("school_types")
+    types = {k: String(16) if k == "school_type" else Float() if k.startswith("w_") else Integer() for k in keys}
+
+    def constant(value, key: str, first: bool) -> str:
+        if value is None:
+            written = "NULL"
+        elif isinstance(value, str):
+            written = "'" + value.replace("'", "''") + "'"
+        else:
+            written = repr(float(value)) if key.startswith("w_") else str(int(value))
+        # the first row's casts give each column its type (a float, not a numeric, on PostgreSQL)
+        return f"CAST({written} AS {'FLOAT' if key.startswith('w_') else 'VARCHAR(16)' if key == 'school_type' else 'INTEGER'})" \
+            if first else written
+
+    # one VALUES list (a single scan to plan), its columns named column1… on both backends
+    values = ", ".join("(" + ", ".join(constant(r[k], k, i == 0) for k in keys) + ")" for i, r in enumerate(rows))
+    names = ", ".join(f"column{i} AS {k}" for i, k in enumerate(keys, 1))
+    return (text(f"SELECT {names} FROM (VALUES {values}) AS type_rules")
+            .columns(*[column(k, types[k]) for k in keys]).subquery("school_types"))
 
 
 def _school_facts(catalog: Catalog, t) -> list[ColumnElement]:
@@ -123,14 +168,9 @@ def _school_facts(catalog: Catalog, t) -> list[ColumnElement]:
     for ind in catalog.indicators:
         if ind.scope != "school":
             continue
-        if ind.code == "G4":
-            if ind.comparison == "le":
-                ok = or_(compulsory <= t.c.g4 + _ABS, compulsory * (1 - _REL) <= t.c.g4)
-            else:  # another comparison: one condition per type
-                bounds = ind.thresholds or {st: ind.threshold for st in SCHOOL_TYPES}
-                ok = or_(*[and_(t.c.school_type == st, sql_compare(compulsory, float(v), ind.comparison))
-                           for st, v in bounds.items()])
-            cols += [_int(t.c.g4.is_not(None)).label("g4_bounded"), _int(ok).label("g4_ok")]
+        if ind.code == "G4":  # the type's whole-number range of pupils (integer_range)
+            ok = and_(or_(t.c.g4_low.is_(None), compulsory >= t.c.g4_low), or_(t.c.g4_high.is_(None), compulsory <= t.c.g4_high))
+            cols += [t.c.g4_bounded, _int(ok).label("g4_ok")]
         elif ind.code == "G5":
             # the one figure judged when the school does not give both levels' maxima
             per = {"primary": sy.max_class_size_primary, "junior": sy.max_class_size_junior}
@@ -138,6 +178,9 @@ def _school_facts(catalog: Catalog, t) -> list[ColumnElement]:
                    "junior": and_(present["junior"], not_(present["primary"]))}
             cols.append(case(*[(and_(one[lvl], per[lvl].is_not(None)), per[lvl]) for lvl in LEVELS],
                              else_=sy.max_class_size).label("g5_value"))
+            # both levels' maxima judged apart when a school teaching both gives them
+            cols.append(_int(and_(present["primary"], present["junior"], *[per[lvl].is_not(None) for lvl in LEVELS]))
+                        .label("g5_split"))
         else:
             raise ValueError(f"{ind.code}: the engine cannot derive this indicator from school rows")
     cols.append(_int(_refused(t, excluded, present, senior)).label("bad"))
@@ -168,22 +211,21 @@ def _class_columns(ind: Indicator, in_scope, f) -> list[ColumnElement]:
     """engine._class_size_checks: both levels' maxima when a two-level school gives both, else one figure
     whose verdict is True within every level's limit, False within none, undecidable in between."""
     per = {"primary": f.max_class_size_primary, "junior": f.max_class_size_junior}
-    present = {lvl: f[f"{lvl}_present"] == 1 for lvl in LEVELS}
-    both = and_(present["primary"], present["junior"])
-    split = and_(both, per["primary"].is_not(None), per["junior"].is_not(None))
-    one = {lvl: and_(present[lvl], not_(present[other])) for lvl, other in (("primary", "junior"), ("junior", "primary"))}
-    ok = {lvl: sql_compare(f.g5_value, float(ind.threshold_for(lvl)), ind.comparison) for lvl in LEVELS}
-    ok_split = {lvl: sql_compare(per[lvl], float(ind.threshold_for(lvl)), ind.comparison) for lvl in LEVELS}
-    single_false = or_(and_(one["primary"], not_(ok["primary"])), and_(one["junior"], not_(ok["junior"])),
-                       and_(both, not_(ok["primary"]), not_(ok["junior"])))
-    single_none = and_(both, or_(ok["primary"], ok["junior"]), not_(and_(ok["primary"], ok["junior"])))
+    limit = {lvl: float(ind.threshold_for(lvl)) for lvl in LEVELS}
+    out_ = or_(f.in_scope != 1, f.g5_split == 1)
+    # the one figure: how many of the school's levels it breaks, out of how many it teaches
+    breaks = sum(f[f"{lvl}_present"] * _int(not_(sql_compare(f.g5_value, limit[lvl], ind.comparison, integer=True)))
+                 for lvl in LEVELS)
+    taught = f.primary_present + f.junior_present
     return [
-        case((not_(in_scope), 0), (split, 2), else_=1).label("G5_n"),
-        case((not_(in_scope), 0), (split, _int(not_(ok_split["primary"])) + _int(not_(ok_split["junior"]))),
-             else_=_int(single_false)).label("G5_false"),
-        case((not_(in_scope), 0), (split, 0), else_=_int(single_none)).label("G5_none"),
-        case((not_(in_scope), None),
-             (split, case((per["primary"] >= per["junior"], per["primary"]), else_=per["junior"])),
+        case((f.in_scope != 1, 0), (f.g5_split == 1, 2), else_=1).label("G5_n"),
+        case((f.in_scope != 1, 0),
+             (f.g5_split == 1, sum(_int(not_(sql_compare(per[lvl], limit[lvl], ind.comparison, integer=True)))
+                                   for lvl in LEVELS)),
+             else_=_int(breaks == taught)).label("G5_false"),  # False only if it breaks every level's limit
+        case((out_, 0), else_=breaks * (taught - breaks)).label("G5_none"),  # 1 when it breaks one of two
+        case((f.in_scope != 1, None),
+             (f.g5_split == 1, case((per["primary"] >= per["junior"], per["primary"]), else_=per["junior"])),
              else_=f.g5_value).label("G5_max"),
     ]
 
@@ -204,17 +246,24 @@ def _refused(t, excluded, present, senior) -> ColumnElement:
     return or_(t.c.school_type.is_(None), *figures, evaluated_wrongly)
 
 
-def county_sums(catalog: Catalog, year: int, unit_ids=None) -> dict[int, dict[str, Any]]:
-    """Every county's sums and counts for the year (those of `unit_ids` only if given), keyed by unit id."""
+def county_sums(catalog: Catalog, year: int, unit_ids=None, settings: str = "") -> dict[int, dict[str, Any]]:
+    """Every county's sums and counts for the year (those of `unit_ids` only if given), keyed by unit id.
+
+    ``settings``: a statement sent in the same round trip just before (PostgreSQL's ``set_config`` of
+    the transaction).
+    """
     connection = db.session.connection()
     sql = _sql(catalog, connection.dialect, unit_ids is not None).replace(_YEAR, str(int(year)))
     if unit_ids is not None:
         sql = sql.replace(_UNITS, ",".join(str(int(u)) for u in unit_ids) or "NULL")
     cursor = connection.connection.cursor()
     try:
-        # no parameters: the year and unit ids are integers written in. PostgreSQL keeps the statement prepared
-        # on the connection, so a later run (the next night, the next import) skips parsing and planning it
-        cursor.execute(sql, **({"prepare": True} if connection.dialect.name == "postgresql" else {}))
+        # no parameters: the year and unit ids are integers written in
+        if settings:
+            cursor.execute(f"{settings}; {sql}")
+            cursor.nextset()
+        else:
+            cursor.execute(sql)
         return county_rows([d[0] for d in cursor.description], cursor.fetchall())
     finally:
         cursor.close()
@@ -284,14 +333,15 @@ def aggregate_statement(catalog: Catalog, year: ColumnElement, units: ColumnElem
         sums = []
         for ind in resource:
             sums += [func.sum(p * x[ind.code]).label(f"{ind.code}_sx"), func.sum(p * x[ind.code] * x[ind.code]).label(f"{ind.code}_sxx")]
-        met_count = sum((mask // (1 << k)) % 2 for k in range(len(resource)))
-        failed = _int(or_(below == 1, met_count < rules.min_met))  # per pattern, from the grouped keys
-        grouped.append(select(c.unit_id, literal(index).label("level"), mask.label("mask"), failed.label("failed"),
+        grouped.append(select(c.unit_id, literal(index).label("level"), mask.label("mask"), below.label("below"),
                               func.count().label("n"), func.sum(p).label("pupils"), *sums)
                        .where(p.is_not(None)).group_by(c.unit_id, mask, below))
     patterns = union_all(*grouped).subquery("patterns")
     g = patterns.c
-    failing = g.failed == 1
+    # a pattern fails with a value below the floor or fewer than min_met indicators met: the masks meeting
+    # enough are few (8 of 128 for 6 of 7), written out
+    enough = [m for m in range(1 << len(resource)) if m.bit_count() >= rules.min_met]
+    failing = or_(g.below == 1, g.mask.not_in(enough))
     count = lambda expr: cast(func.sum(expr), Integer)  # noqa: E731 — a sum of counts, an integer on every backend
     levels = select(g.unit_id, g.level, count(g.n).label("n"), func.sum(g.pupils).label("pupils"),
                     count(case((failing, g.n), else_=0)).label("fail"),
@@ -333,24 +383,28 @@ def county_rows(keys: list[str], rows) -> dict[int, dict[str, Any]]:
 
 
 def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, Any]:
-    n = row[f"{level}_n"] or 0
+    n_key, pupils_key, fail_key, specs = _specs(catalog, level)
+    n = row[n_key] or 0
     if not n:
         return {"indicators": {}, "pass": None, "school_count": 0, "failing_schools": 0, "blocking": {}}
-    total = float(row[f"{level}_pupils"])
+    total = float(row[pupils_key])
     indicators, blocking = {}, {}
     passed = True
-    for code, sx, sxx, block, limit, bound in _specs(catalog, level):
+    sqrt = math.sqrt
+    for code, sx, sxx, block, limit, bound in specs:
         mean = row[sx] / total
-        variance = row[sxx] / total - mean * mean
+        square = mean * mean
+        variance = row[sxx] / total - square
         # Σ P·X² / P − X̄² equals the engine's Σ (Pᵢ/P)(Xᵢ − X̄)² up to rounding; a tiny negative is a zero
-        sd = math.sqrt(variance) if variance > _tol(mean * mean) else 0.0
+        # (within _tol(X̄²), written out: this runs for every indicator of every county)
+        sd = sqrt(variance) if variance > max(_REL * square, _ABS) else 0.0
         cv = sd / mean if mean else 0.0
         ok = cv <= bound  # engine.compare(cv, limit, "le")
         passed = passed and ok
         indicators[code] = {"mean": round(mean, OUTPUT_DECIMALS), "sd": round(sd, OUTPUT_DECIMALS),
                             "cv": round(cv, OUTPUT_DECIMALS), "limit": limit, "pass": ok}
-        blocking[code] = int(row[block] or 0)
-    failing = int(row[f"{level}_fail"] or 0)
+        blocking[code] = row[block] or 0
+    failing = row[fail_key] or 0
     return {"indicators": indicators, "pass": not failing and passed, "school_count": n, "failing_schools": failing,
             "blocking": blocking}
 
@@ -358,9 +412,9 @@ def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, An
 _SPECS: dict[tuple, tuple] = {}
 
 
-def _specs(catalog: Catalog, level: str) -> tuple[tuple, ...]:
-    """Per resource indicator of the level: its code, the row keys of its sums, its CV limit (as stored) and
-    the largest CV within it (``compare(cv, limit, "le")`` is ``cv <= bound``)."""
+def _specs(catalog: Catalog, level: str) -> tuple:
+    """The row keys of the level's counts, and per resource indicator: its code, the row keys of its sums,
+    its CV limit (as stored) and the largest CV within it (``compare(cv, limit, "le")`` is ``cv <= bound``)."""
     key = (id(catalog), level)
     found = _SPECS.get(key)
     if found is None or found[0] is not catalog:
@@ -369,14 +423,9 @@ def _specs(catalog: Catalog, level: str) -> tuple[tuple, ...]:
         specs = []
         for ind in catalog.resource_indicators:
             limit = ind.cv_limit[level]
-            bound = limit + max(_REL * abs(limit), _ABS)  # then to the exact float: a few steps at most
-            while not compare(bound, limit, "le"):
-                bound = math.nextafter(bound, -math.inf)
-            while compare(math.nextafter(bound, math.inf), limit, "le"):
-                bound = math.nextafter(bound, math.inf)
             specs.append((ind.code, f"{level}_{ind.code}_sx", f"{level}_{ind.code}_sxx", f"{level}_{ind.code}_block",
-                          round(limit, OUTPUT_DECIMALS), bound))
-        found = _SPECS[key] = (catalog, tuple(specs))
+                          round(limit, OUTPUT_DECIMALS), edge(limit, "le")))
+        found = _SPECS[key] = (catalog, (f"{level}_n", f"{level}_pupils", f"{level}_fail", tuple(specs)))
     return found[1]
 
 
