@@ -278,3 +278,47 @@ def test_two_evaluations_of_one_county_year_at_once_both_succeed(app, db, chuxio
     ready = db.session.execute(select(Notification.user_id, Notification.key)
                                .where(Notification.kind == "indicators_ready")).all()
     assert ready and len(ready) == len(set(ready))
+
+
+def test_two_evaluations_of_all_counties_at_once_store_their_own_results_and_leave_no_staged_rows(app, db, sample,
+                                                                                                 monkeypatch):
+    """On PostgreSQL both stage their results in county_evaluations_in before either upserts; each upserts
+    only its own rows (the other's are not committed, so not visible) and deletes them in the same round
+    trip. Two evaluations of different counties at once: each county stored once, nothing left staged."""
+    from tracker.indicators import bulk
+    from tracker.indicators.models import county_evaluations_in
+
+    first, second = unit_named("楚雄市").id, unit_named("南华县").id
+    db.session.remove()
+    barrier = threading.Barrier(2, timeout=10)
+    store_results = bulk._Results.store
+
+    def staged_then_wait(self):
+        barrier.wait()  # both have COPYed their rows; neither has upserted
+        return store_results(self)
+
+    outcomes: dict[int, object] = {}
+
+    def evaluate(unit_id: int) -> None:
+        with app.app_context():
+            session = _db.session
+            try:
+                summary = ops.evaluate_all(2025, unit_ids=[unit_id])
+                session.commit()
+                outcomes[unit_id] = summary["counties"]
+            except Exception as exc:  # noqa: BLE001 — shown in the assertion
+                session.rollback()
+                outcomes[unit_id] = repr(exc)
+            finally:
+                session.remove()
+
+    monkeypatch.setattr(bulk._Results, "store", staged_then_wait)
+    threads = [threading.Thread(target=evaluate, args=(unit_id,)) for unit_id in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes == {first: 1, second: 1}, outcomes
+    stored = db.session.execute(select(CountyEvaluation.unit_id, func.count()).group_by(CountyEvaluation.unit_id)).all()
+    assert sorted(stored) == sorted([(first, 1), (second, 1)])
+    assert db.session.scalar(select(func.count()).select_from(county_evaluations_in)) == 0

@@ -5,15 +5,17 @@ the compact result (tracker/indicators/results.py: the same verdicts and CVs, co
 and has the same effects on linked tasks (可以办结 notices, reopened tasks, slippage flags) in a fixed number
 of statements, whatever the number of counties:
 
-1. the counties; 2. their county-level entries of the year; 3. (unit, year, passed) of their stored
-   evaluations; 4. their open or completed tasks whose measure links indicators;
-5. ONE aggregate over the year's school rows (tracker/indicators/sqlengine.py): per county and level the
-   enrolment-weighted sums of R1–R7, the schools failing the 6-of-7 rule, G4/G5 — no school row reaches
-   Python; a county holding a school the engine would refuse is read (one query per such county) and given
-   to the engine, which names the school and the reason;
+1. the counties with the (year, passed) of their stored evaluations; 2. their county-level entries of the
+   year; 3. their open or completed tasks whose measure links indicators;
+4. ONE aggregate over the year's school rows (tracker/indicators/sqlengine.py; on PostgreSQL the
+   transaction's settings travel in the same round trip): per county and level the enrolment-weighted sums
+   of R1–R7, the schools failing the 6-of-7 rule, G4/G5 — no school row reaches Python; a county holding a
+   school the engine would refuse is read (one query per such county) and given to the engine, which names
+   the school and the reason;
+5. on PostgreSQL one COPY into the staging table county_evaluations_in, row by row as counties are judged;
 6. the stored results a slip is judged against (only for counties where a linked measure now fails);
-7. one ``INSERT … ON CONFLICT (unit_id, year) DO UPDATE`` of every result (on PostgreSQL from a temporary
-   table filled by one COPY);
+7. one ``INSERT … ON CONFLICT (unit_id, year) DO UPDATE`` of every result (on PostgreSQL from the staging
+   table, whose rows are deleted in the same round trip);
 and only when there is something to do: the recipients (2), the reopened tasks (load, update, audit
 rows), the slippage flags (insert, load, update) and one insert of every notice.
 """
@@ -26,7 +28,7 @@ from typing import Any
 
 import orjson
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Text, bindparam, cast, select, text, tuple_
+from sqlalchemy import DateTime, Text, bindparam, cast, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
@@ -45,23 +47,19 @@ from tracker.tasks.models import Task, TaskEvent
 from tracker.units.models import Unit
 
 #: PostgreSQL, for this transaction: no JIT (compiling the one-off aggregate costs more than it saves); room to
-#: keep its table of school parts in memory; results of a few kB compressed with lz4 where the server has it
-#: (pglz took half of the write)
-_PG_SETTINGS = (
-    "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true), "
-    "(SELECT set_config('default_toast_compression', 'lz4', true) FROM pg_settings "
-    "WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))")
-#: PostgreSQL: the results are COPYed into a temporary table (the driver formats rows in C; an executemany
-#: of kB-sized JSON texts costs ~75 µs a row in round trips and parsing), then upserted in one statement
-_PG_STAGE = ("CREATE TEMPORARY TABLE IF NOT EXISTS county_evaluations_in (unit_id integer, year integer, result json, "
-             "passed boolean, assessable boolean, catalog_version integer, computed_at timestamp) ON COMMIT DELETE ROWS")
+#: keep its table of school parts in memory
+_PG_SETTINGS = "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
+#: PostgreSQL: the results are COPYed into the staging table county_evaluations_in (the driver formats rows in
+#: C; an executemany of kB-sized JSON texts costs ~75 µs a row in round trips and parsing), then upserted in
+#: one statement, and the staged rows deleted in the same round trip (no other transaction ever sees them)
 _PG_COPY = ("COPY county_evaluations_in (unit_id, year, result, passed, assessable, catalog_version, computed_at) "
             "FROM STDIN")
 _PG_UPSERT = (
     "INSERT INTO county_evaluations (unit_id, year, result, passed, assessable, catalog_version, computed_at) "
     "SELECT unit_id, year, result, passed, assessable, catalog_version, computed_at FROM county_evaluations_in "
     "ON CONFLICT (unit_id, year) DO UPDATE SET result = EXCLUDED.result, passed = EXCLUDED.passed, "
-    "assessable = EXCLUDED.assessable, catalog_version = EXCLUDED.catalog_version, computed_at = EXCLUDED.computed_at")
+    "assessable = EXCLUDED.assessable, catalog_version = EXCLUDED.catalog_version, computed_at = EXCLUDED.computed_at; "
+    "DELETE FROM county_evaluations_in")
 
 
 @dataclass
@@ -122,13 +120,21 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
     scope = select(Unit.id).where(Unit.kind == "county")
     if unit_ids is not None:
         scope = scope.where(Unit.id.in_(list(unit_ids)))
-    units = {u.id: u for u in db.session.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(scope)))}
+    # the counties with the (year, passed) of their stored evaluations, one row per evaluation
+    counties: dict[int, _County] = {}
+    for unit_id, code, name, y, passed in db.session.execute(
+            select(Unit.id, Unit.code, Unit.name, CountyEvaluation.year, CountyEvaluation.passed)
+            .outerjoin(CountyEvaluation, CountyEvaluation.unit_id == Unit.id).where(Unit.id.in_(scope))):
+        county = counties.get(unit_id)
+        if county is None:
+            county = counties[unit_id] = _County(SimpleNamespace(id=unit_id, code=code, name=name))
+        if y is not None:
+            county.years[y] = passed
     if actor is not None:
-        refused = [u.name for u in units.values() if not ops.can_act_for_county(actor, u)]
+        refused = [c.unit.name for c in counties.values() if not ops.can_act_for_county(actor, c.unit)]
         if refused:
             raise Forbidden(_("只有系统管理员、督学或本县市经办人可以重新评估（%(counties)s）。",
                               counties=_("、").join(refused[:5])))
-    counties = {uid: _County(unit) for uid, unit in units.items()}
 
     county_scope = {c.code for c in catalog.indicators if c.scope == "county"}
     for unit_id, code, value in db.session.execute(
@@ -136,10 +142,6 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
             .where(CountyEntry.year == year, CountyEntry.unit_id.in_(scope))):
         if code in county_scope:
             counties[unit_id].entries[code] = value
-    for unit_id, y, passed in db.session.execute(
-            select(CountyEvaluation.unit_id, CountyEvaluation.year, CountyEvaluation.passed)
-            .where(CountyEvaluation.unit_id.in_(scope))):
-        counties[unit_id].years[y] = passed
     # the tasks record_evaluation would look at, for counties whose latest evaluated year this is
     for task_id, unit_id, status, measure_id, number, title, codes in db.session.execute(
             select(Task.id, Task.unit_id, Task.status, Task.measure_id, Measure.number, Measure.title, Measure.indicators)
@@ -156,27 +158,16 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
         linked.tasks.append((task_id, status))
     t_load = clock()
 
-    # every county's sums and counts in one aggregate; the engine only for counties it would refuse
+    # every county's sums and counts in one aggregate (on PostgreSQL with this transaction's settings in the
+    # same round trip); the engine only for counties it would refuse
     evaluated: list[_County] = []
-    refused: list[_County] = []
     is_pg = db.session.get_bind().dialect.name == "postgresql"
-    rows = sqlengine.county_sums(catalog, year, None if unit_ids is None else list(units), _PG_SETTINGS if is_pg else "")
+    rows = sqlengine.county_sums(catalog, year, None if unit_ids is None else list(counties),
+                                 _PG_SETTINGS if is_pg else "")
     t_sql = clock()
-    for unit_id, row in rows.items():
-        county = counties.get(unit_id)
-        if county is None:
-            continue
-        if row["bad"]:
-            refused.append(county)
-            continue
-        try:
-            result = sqlengine.county_result(county.unit.name, year, row, county.entries, catalog)
-        except ValueError as exc:
-            county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=county.unit.name, year=year, error=str(exc))
-            continue
-        _judge(county, result)
-        evaluated.append(county)
-    for county in refused:  # the engine names the school and the reason (a query per county with such a school)
+    good = [(counties[unit_id], row) for unit_id, row in rows.items() if unit_id in counties]
+    for county, _row in [(c, r) for c, r in good if r["bad"]]:
+        # the engine names the school and the reason (a query per county with such a school, before the COPY)
         name = county.unit.name
         try:
             result = compact(evaluate_county(name, year, ops.school_rows(county.unit, year), county.entries, catalog))
@@ -185,6 +176,22 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
             continue
         _judge(county, result)
         evaluated.append(county)
+    results = _Results(year, revision, is_pg)
+    with results:
+        for county in evaluated:
+            results.add(county)
+        for county, row in good:
+            if row["bad"]:
+                continue
+            try:
+                result = sqlengine.county_result(county.unit.name, year, row, county.entries, catalog)
+            except ValueError as exc:
+                county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=county.unit.name, year=year,
+                                 error=str(exc))
+                continue
+            _judge(county, result)
+            evaluated.append(county)
+            results.add(county)
     t_engine = clock()
 
     # what a slip is judged against: the replaced result of the same year and the latest earlier year
@@ -199,7 +206,7 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
             select(CountyEvaluation.unit_id, CountyEvaluation.year, CountyEvaluation.result)
             .where(tuple_(CountyEvaluation.unit_id, CountyEvaluation.year).in_(baseline_keys)))}
 
-    _store(evaluated, year, revision)
+    results.store()
     t_write = clock()
     effects = _effects(evaluated, year, baselines)
     t_effects = clock()
@@ -218,30 +225,53 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
     }
 
 
-def _store(evaluated: list[_County], year: int, revision: int) -> None:
-    """One upsert of every evaluation; ORM rows already in the session are expired."""
-    if not evaluated:
-        return
-    now = utcnow()
-    if db.session.get_bind().dialect.name == "postgresql":
-        connection = db.session.connection()
-        with connection.connection.cursor() as cursor:
-            # one round trip; the DELETE empties what an evaluation earlier in this transaction left
-            cursor.execute(f"{_PG_STAGE}; DELETE FROM county_evaluations_in")
-            with cursor.copy(_PG_COPY) as copy:
-                for c in evaluated:
-                    copy.write_row((c.unit.id, year, c.json, c.passed, c.assessable, revision, now))
-        connection.exec_driver_sql(_PG_UPSERT)
-    else:
-        params = [{"u": c.unit.id, "y": year, "r": c.json, "p": c.passed, "a": c.assessable, "v": revision, "t": now}
-                  for c in evaluated]
-        db.session.execute(store.upsert_evaluation_stmt().values(
-            unit_id=bindparam("u"), year=bindparam("y"), result=bindparam("r", type_=Text), passed=bindparam("p"),
-            assessable=bindparam("a"), catalog_version=bindparam("v"), computed_at=bindparam("t", type_=DateTime)),
-            params)
-    for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, CountyEvaluation):
-            db.session.expire(obj)
+class _Results:
+    """Where judged counties go. On PostgreSQL each is COPYed into the staging table as it is judged (the
+    server parses one county's row while the next is computed), then `store` upserts them all in one
+    statement; on SQLite `store` runs one executemany upsert."""
+
+    def __init__(self, year: int, revision: int, is_pg: bool):
+        self.year, self.revision, self.is_pg, self.now = year, revision, is_pg, utcnow()
+        self.params: list[dict[str, Any]] = []
+        self.count = 0
+
+    def __enter__(self) -> _Results:
+        if self.is_pg:
+            self._cursor = db.session.connection().connection.cursor()
+            self._copying = self._cursor.copy(_PG_COPY)
+            self._copy = self._copying.__enter__()
+        return self
+
+    def add(self, c: _County) -> None:
+        self.count += 1
+        if self.is_pg:
+            self._copy.write_row((c.unit.id, self.year, c.json, c.passed, c.assessable, self.revision, self.now))
+        else:
+            self.params.append({"u": c.unit.id, "y": self.year, "r": c.json, "p": c.passed, "a": c.assessable,
+                                "v": self.revision, "t": self.now})
+
+    def __exit__(self, *exc) -> None:
+        if self.is_pg:
+            try:
+                self._copying.__exit__(*exc)
+            finally:
+                self._cursor.close()
+
+    def store(self) -> None:
+        """One upsert of every evaluation; ORM rows already in the session are expired."""
+        if not self.count:
+            return
+        if self.is_pg:
+            with db.session.connection().connection.cursor() as cursor:
+                cursor.execute(_PG_UPSERT)  # and the DELETE of the staged rows: no parameters, one round trip
+        else:
+            db.session.execute(store.upsert_evaluation_stmt().values(
+                unit_id=bindparam("u"), year=bindparam("y"), result=bindparam("r", type_=Text), passed=bindparam("p"),
+                assessable=bindparam("a"), catalog_version=bindparam("v"), computed_at=bindparam("t", type_=DateTime)),
+                self.params)
+        for obj in list(db.session.identity_map.values()):
+            if isinstance(obj, CountyEvaluation):
+                db.session.expire(obj)
 
 
 def _effects(evaluated: list[_County], year: int, baselines: dict[tuple[int, int], dict]) -> dict[str, Any]:

@@ -187,6 +187,23 @@ class CountyEntryFile(db.Model):
         return f"<CountyEntryFile {self.entry_id} {self.filename}>"
 
 
+#: The results of an evaluation of every county on their way into `county_evaluations` (PostgreSQL: COPYed
+#: here, then one upsert). Each run deletes its rows before its transaction ends, so no other transaction
+#: ever sees a row. Unlogged; a result is compressed once, as it is staged (lz4 where the server has it), and
+#: the upsert copies it as it is. A table of the schema rather than a temporary one: creating a temporary
+#: table in every transaction would cost catalog writes each night and each import.
+county_evaluations_in = db.Table(
+    "county_evaluations_in", db.metadata,
+    db.Column("unit_id", Integer, nullable=False),
+    db.Column("year", Integer, nullable=False),
+    db.Column("result", JSON, nullable=False),
+    db.Column("passed", Boolean, nullable=False),
+    db.Column("assessable", Boolean, nullable=False),
+    db.Column("catalog_version", Integer, nullable=False),
+    db.Column("computed_at", DateTime, nullable=False),
+)
+
+
 class CountyEvaluation(db.Model):
     """The stored result of evaluating one county for one year; recomputed in place."""
 

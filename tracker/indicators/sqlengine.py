@@ -193,7 +193,8 @@ def _school_parts(catalog: Catalog, f) -> list[ColumnElement]:
     for lvl in LEVELS:
         cols.append(f[f"{lvl}_p"])
         for code, (total, per) in RESOURCE_MEASURES.items():  # then engine.school_values
-            cols.append((f[total] * f[f"{lvl}_share"] / f[f"{lvl}_p"] * per).label(f"{lvl}_{code}"))
+            value = f[total] * f[f"{lvl}_share"] / f[f"{lvl}_p"]
+            cols.append((value * per if per != 1 else value).label(f"{lvl}_{code}"))  # × 1 changes no float
     in_scope = f.in_scope == 1
     for ind in catalog.indicators:
         if ind.scope != "school":
@@ -246,11 +247,11 @@ def _refused(t, excluded, present, senior) -> ColumnElement:
     return or_(t.c.school_type.is_(None), *figures, evaluated_wrongly)
 
 
-def county_sums(catalog: Catalog, year: int, unit_ids=None, settings: str = "") -> dict[int, dict[str, Any]]:
+def county_sums(catalog: Catalog, year: int, unit_ids=None, prelude: str = "") -> dict[int, CountySums]:
     """Every county's sums and counts for the year (those of `unit_ids` only if given), keyed by unit id.
 
-    ``settings``: a statement sent in the same round trip just before (PostgreSQL's ``set_config`` of
-    the transaction).
+    ``prelude``: statements sent in the same round trip just before (on PostgreSQL: the transaction's
+    settings, the staging table of the results).
     """
     connection = db.session.connection()
     sql = _sql(catalog, connection.dialect, unit_ids is not None).replace(_YEAR, str(int(year)))
@@ -259,9 +260,10 @@ def county_sums(catalog: Catalog, year: int, unit_ids=None, settings: str = "") 
     cursor = connection.connection.cursor()
     try:
         # no parameters: the year and unit ids are integers written in
-        if settings:
-            cursor.execute(f"{settings}; {sql}")
-            cursor.nextset()
+        if prelude:
+            cursor.execute(f"{prelude}; {sql}")
+            while cursor.nextset():  # to the last result: the statement's
+                pass
         else:
             cursor.execute(sql)
         return county_rows([d[0] for d in cursor.description], cursor.fetchall())
@@ -363,38 +365,50 @@ def aggregate_statement(catalog: Catalog, year: ColumnElement, units: ColumnElem
     return union_all(levels, county)
 
 
-def county_rows(keys: list[str], rows) -> dict[int, dict[str, Any]]:
-    """The statement's rows (tuples in the order of `keys`) folded into one mapping per county, keyed as
-    `county_result` reads them."""
-    prefixed = {lvl: [f"{lvl}_{k}" for k in keys] for lvl in LEVELS}
-    own = [i for i, k in enumerate(keys) if k.startswith("G") or k in ("schools", "excluded", "bad")]
-    own_keys = [keys[i] for i in own]
-    out: dict[int, dict[str, Any]] = {}
+class CountySums:
+    """One county's rows of the aggregate as they come: per level its tuple of sums (none without that level)
+    and the county's own figures; ``at`` gives a column's position (the statement's columns, shared)."""
+    __slots__ = ("at", "levels", "own")
+
+    def __init__(self, at: Mapping[str, int]):
+        self.at = at
+        self.levels: dict[str, tuple] = {}
+        self.own: tuple = ()
+
+    def __getitem__(self, key: str) -> Any:
+        """A county-wide figure: ``schools``, ``excluded``, ``bad`` or a G4/G5 count."""
+        return self.own[self.at[key]]
+
+
+def county_rows(keys: list[str], rows) -> dict[int, CountySums]:
+    """The statement's rows (tuples in the order of `keys`) grouped by county, as `county_result` reads them."""
+    at = {k: i for i, k in enumerate(keys)}
+    out: dict[int, CountySums] = {}
     for row in rows:
-        unit_id, level = row[0], row[1]
-        merged = out.get(unit_id)
-        if merged is None:
-            merged = out[unit_id] = {"unit_id": unit_id, **{f"{lvl}_n": 0 for lvl in LEVELS}}
-        if level < 0:
-            merged.update(zip(own_keys, [row[i] for i in own]))
+        sums = out.get(row[0])
+        if sums is None:
+            sums = out[row[0]] = CountySums(at)
+        if row[1] < 0:
+            sums.own = row
         else:
-            merged.update(zip(prefixed[LEVELS[level]], row))
+            sums.levels[LEVELS[row[1]]] = row
     return out
 
 
-def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, Any]:
-    n_key, pupils_key, fail_key, specs = _specs(catalog, level)
-    n = row[n_key] or 0
+def _level(sums: CountySums, level: str, catalog: Catalog) -> dict[str, Any]:
+    row = sums.levels.get(level)
+    n = row[sums.at["n"]] if row is not None else 0
     if not n:
         return {"indicators": {}, "pass": None, "school_count": 0, "failing_schools": 0, "blocking": {}}
-    total = float(row[pupils_key])
+    at = sums.at
+    total = float(row[at["pupils"]])
     indicators, blocking = {}, {}
     passed = True
     sqrt = math.sqrt
-    for code, sx, sxx, block, limit, bound in specs:
-        mean = row[sx] / total
+    for code, sx, sxx, block, limit, bound in _specs(catalog, level):
+        mean = row[at[sx]] / total
         square = mean * mean
-        variance = row[sxx] / total - square
+        variance = row[at[sxx]] / total - square
         # Σ P·X² / P − X̄² equals the engine's Σ (Pᵢ/P)(Xᵢ − X̄)² up to rounding; a tiny negative is a zero
         # (within _tol(X̄²), written out: this runs for every indicator of every county)
         sd = sqrt(variance) if variance > max(_REL * square, _ABS) else 0.0
@@ -403,8 +417,8 @@ def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, An
         passed = passed and ok
         indicators[code] = {"mean": round(mean, OUTPUT_DECIMALS), "sd": round(sd, OUTPUT_DECIMALS),
                             "cv": round(cv, OUTPUT_DECIMALS), "limit": limit, "pass": ok}
-        blocking[code] = row[block] or 0
-    failing = row[fail_key] or 0
+        blocking[code] = row[at[block]] or 0
+    failing = row[at["fail"]] or 0
     return {"indicators": indicators, "pass": not failing and passed, "school_count": n, "failing_schools": failing,
             "blocking": blocking}
 
@@ -412,9 +426,9 @@ def _level(row: Mapping[str, Any], level: str, catalog: Catalog) -> dict[str, An
 _SPECS: dict[tuple, tuple] = {}
 
 
-def _specs(catalog: Catalog, level: str) -> tuple:
-    """The row keys of the level's counts, and per resource indicator: its code, the row keys of its sums,
-    its CV limit (as stored) and the largest CV within it (``compare(cv, limit, "le")`` is ``cv <= bound``)."""
+def _specs(catalog: Catalog, level: str) -> tuple[tuple, ...]:
+    """Per resource indicator of the level: its code, the columns of its sums, its CV limit (as stored) and
+    the largest CV within it (``compare(cv, limit, "le")`` is ``cv <= bound``)."""
     key = (id(catalog), level)
     found = _SPECS.get(key)
     if found is None or found[0] is not catalog:
@@ -423,19 +437,19 @@ def _specs(catalog: Catalog, level: str) -> tuple:
         specs = []
         for ind in catalog.resource_indicators:
             limit = ind.cv_limit[level]
-            specs.append((ind.code, f"{level}_{ind.code}_sx", f"{level}_{ind.code}_sxx", f"{level}_{ind.code}_block",
+            specs.append((ind.code, f"{ind.code}_sx", f"{ind.code}_sxx", f"{ind.code}_block",
                           round(limit, OUTPUT_DECIMALS), edge(limit, "le")))
-        found = _SPECS[key] = (catalog, (f"{level}_n", f"{level}_pupils", f"{level}_fail", tuple(specs)))
+        found = _SPECS[key] = (catalog, tuple(specs))
     return found[1]
 
 
-def _school_item(row: Mapping[str, Any], ind: Indicator) -> dict[str, Any]:
-    n, false, none = (int(row[f"{ind.code}_{k}"] or 0) for k in ("n", "false", "none"))
+def _school_item(sums: CountySums, ind: Indicator) -> dict[str, Any]:
+    n, false, none = (int(sums[f"{ind.code}_{k}"] or 0) for k in ("n", "false", "none"))
     passed = None if not n else (False if false else None if none else True)
-    return {"value": row[f"{ind.code}_max"], "pass": passed, "missing": not n or none > 0, "failing_schools": false + none}
+    return {"value": sums[f"{ind.code}_max"], "pass": passed, "missing": not n or none > 0, "failing_schools": false + none}
 
 
-def county_result(county: str, year: int, row: Mapping[str, Any], entries: Mapping[str, Any],
+def county_result(county: str, year: int, row: CountySums, entries: Mapping[str, Any],
                   catalog: Catalog) -> dict[str, Any]:
     """A county's result from its aggregate row: `results.compact(engine.evaluate_county(...))`, unrounded
     sums aside. Raises ValueError on county entries the engine would refuse."""
