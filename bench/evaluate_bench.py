@@ -261,7 +261,7 @@ COLUMNS = [("backend", "backend", ""), ("counties", "counties", "d"), ("schools"
            ("baseline_s", "CV sums (baseline) s", ".4f"), ("app_s", "evaluate_all s", ".3f"), ("ratio", "ratio", ".1f"),
            ("same_ratio", "÷ every sum", ".1f"),
            ("load_s", "of which: load s", ".3f"), ("aggregate_s", "aggregate s", ".3f"),
-           ("results_s", "results+JSON s", ".3f"), ("write_s", "upsert s", ".3f"),
+           ("results_s", "results+JSON+COPY s", ".3f"), ("write_s", "upsert s", ".3f"),
            ("effects_s", "effects s", ".3f"), ("per_county_s", "per-county loop s", ".2f"),
            ("per_county_ratio", "per-county ratio", ".1f"),
            ("us_per_county", "µs/county (app)", ".0f"), ("base_us_per_county", "µs/county (SQL)", ".0f")]
