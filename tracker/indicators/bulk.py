@@ -99,6 +99,10 @@ def _judge(county: _County, result: dict[str, Any]) -> None:
             linked.failing = [c for c, v in links.codes_verdicts(result, linked.codes).items() if v is False]
 
 
+def _cannot_evaluate(county: _County, year: int, exc: ValueError) -> None:
+    county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=county.unit.name, year=year, error=str(exc))
+
+
 def _measure(number: str, title: str, measure_id: int) -> SimpleNamespace:
     ns = SimpleNamespace(id=measure_id, number=number, title=title)
     ns.label = Measure.label.fget(ns)
@@ -165,14 +169,14 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
     rows = sqlengine.county_sums(catalog, year, None if unit_ids is None else list(counties),
                                  _PG_SETTINGS if is_pg else "")
     t_sql = clock()
-    good = [(counties[unit_id], row) for unit_id, row in rows.items() if unit_id in counties]
-    for county, _row in [(c, r) for c, r in good if r["bad"]]:
+    with_data = [(counties[unit_id], row) for unit_id, row in rows.items() if unit_id in counties]
+    for county in [c for c, row in with_data if row["bad"]]:
         # the engine names the school and the reason (a query per county with such a school, before the COPY)
-        name = county.unit.name
         try:
-            result = compact(evaluate_county(name, year, ops.school_rows(county.unit, year), county.entries, catalog))
+            result = compact(evaluate_county(county.unit.name, year, ops.school_rows(county.unit, year),
+                                             county.entries, catalog))
         except ValueError as exc:
-            county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=name, year=year, error=str(exc))
+            _cannot_evaluate(county, year, exc)
             continue
         _judge(county, result)
         evaluated.append(county)
@@ -180,14 +184,13 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
     with results:
         for county in evaluated:
             results.add(county)
-        for county, row in good:
+        for county, row in with_data:
             if row["bad"]:
                 continue
             try:
                 result = sqlengine.county_result(county.unit.name, year, row, county.entries, catalog)
             except ValueError as exc:
-                county.error = _("%(county)s%(year)s年的数据无法评估：%(error)s", county=county.unit.name, year=year,
-                                 error=str(exc))
+                _cannot_evaluate(county, year, exc)
                 continue
             _judge(county, result)
             evaluated.append(county)
