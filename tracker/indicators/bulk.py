@@ -22,13 +22,14 @@ rows), the slippage flags (insert, load, update) and one insert of every notice.
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Text, bindparam, cast, select, tuple_
+from sqlalchemy import Text, bindparam, cast, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from tracker.auth.models import User
@@ -39,7 +40,7 @@ from tracker.indicators import links, sqlengine, store
 from tracker.indicators import operations as ops
 from tracker.indicators.catalog import Catalog
 from tracker.indicators.engine import evaluate_county
-from tracker.indicators.models import CountyEntry, CountyEvaluation, CountyFlag
+from tracker.indicators.models import CountyEntry, CountyEvaluation, CountyFlag, county_evaluations_in
 from tracker.indicators.results import compact
 from tracker.notices.outbox import insert_ignore, insert_rows, notice_rows
 from tracker.plans.models import Measure, Section
@@ -49,17 +50,8 @@ from tracker.units.models import Unit
 #: PostgreSQL, for this transaction: no JIT (compiling the one-off aggregate costs more than it saves); room to
 #: keep its table of school parts in memory
 _PG_SETTINGS = "SELECT set_config('jit', 'off', true), set_config('work_mem', '64MB', true)"
-#: PostgreSQL: the results are COPYed into the staging table county_evaluations_in (the driver formats rows in
-#: C; an executemany of kB-sized JSON texts costs ~75 µs a row in round trips and parsing), then upserted in
-#: one statement, and the staged rows deleted in the same round trip (no other transaction ever sees them)
-_PG_COPY = ("COPY county_evaluations_in (unit_id, year, result, passed, assessable, catalog_version, computed_at) "
-            "FROM STDIN")
-_PG_UPSERT = (
-    "INSERT INTO county_evaluations (unit_id, year, result, passed, assessable, catalog_version, computed_at) "
-    "SELECT unit_id, year, result, passed, assessable, catalog_version, computed_at FROM county_evaluations_in "
-    "ON CONFLICT (unit_id, year) DO UPDATE SET result = EXCLUDED.result, passed = EXCLUDED.passed, "
-    "assessable = EXCLUDED.assessable, catalog_version = EXCLUDED.catalog_version, computed_at = EXCLUDED.computed_at; "
-    "DELETE FROM county_evaluations_in")
+#: a staged result's columns, in the order of its row
+_STAGED = tuple(c.name for c in county_evaluations_in.c)
 
 
 @dataclass
@@ -229,52 +221,65 @@ def evaluate_all(year: Any, actor=None, *, catalog: Catalog | None = None, unit_
 
 
 class _Results:
-    """Where judged counties go. On PostgreSQL each is COPYed into the staging table as it is judged (the
-    server parses one county's row while the next is computed), then `store` upserts them all in one
-    statement; on SQLite `store` runs one executemany upsert."""
+    """Where judged counties go. On PostgreSQL each is COPYed into the staging table county_evaluations_in as it
+    is judged (the driver formats rows in C and the server parses one county's row while the next is
+    computed; an executemany of kB-sized JSON texts cost ~75 µs a row), then `store` upserts them all from
+    there in one statement and deletes the staged rows in the same round trip (no other transaction ever
+    sees them); on SQLite `store` runs one executemany upsert."""
 
     def __init__(self, year: int, revision: int, is_pg: bool):
         self.year, self.revision, self.is_pg, self.now = year, revision, is_pg, utcnow()
-        self.params: list[dict[str, Any]] = []
+        self.rows: list[tuple] = []  # SQLite's, for the executemany
         self.count = 0
+        self._open = ExitStack()
 
     def __enter__(self) -> _Results:
         if self.is_pg:
-            self._cursor = db.session.connection().connection.cursor()
-            self._copying = self._cursor.copy(_PG_COPY)
-            self._copy = self._copying.__enter__()
+            cursor = self._open.enter_context(db.session.connection().connection.cursor())
+            self._copy = self._open.enter_context(
+                cursor.copy(f"COPY county_evaluations_in ({', '.join(_STAGED)}) FROM STDIN"))
         return self
 
     def add(self, c: _County) -> None:
+        row = (c.unit.id, self.year, c.json, c.passed, c.assessable, self.revision, self.now)  # as _STAGED
         self.count += 1
         if self.is_pg:
-            self._copy.write_row((c.unit.id, self.year, c.json, c.passed, c.assessable, self.revision, self.now))
+            self._copy.write_row(row)
         else:
-            self.params.append({"u": c.unit.id, "y": self.year, "r": c.json, "p": c.passed, "a": c.assessable,
-                                "v": self.revision, "t": self.now})
+            self.rows.append(row)
 
     def __exit__(self, *exc) -> None:
-        if self.is_pg:
-            try:
-                self._copying.__exit__(*exc)
-            finally:
-                self._cursor.close()
+        self._open.__exit__(*exc)
 
     def store(self) -> None:
-        """One upsert of every evaluation; ORM rows already in the session are expired."""
+        """One upsert of every evaluation (`store.upsert_evaluation_stmt`); ORM rows already in the session are
+        expired."""
         if not self.count:
             return
         if self.is_pg:
             with db.session.connection().connection.cursor() as cursor:
-                cursor.execute(_PG_UPSERT)  # and the DELETE of the staged rows: no parameters, one round trip
-        else:
-            db.session.execute(store.upsert_evaluation_stmt().values(
-                unit_id=bindparam("u"), year=bindparam("y"), result=bindparam("r", type_=Text), passed=bindparam("p"),
-                assessable=bindparam("a"), catalog_version=bindparam("v"), computed_at=bindparam("t", type_=DateTime)),
-                self.params)
+                cursor.execute(_pg_store_sql(db.session.get_bind().dialect))
+        else:  # the result is JSON text already: bound as text, not serialised again
+            params = {name: bindparam(f"staged_{name}", type_=Text() if name == "result" else column.type)
+                      for name, column in county_evaluations_in.c.items()}
+            db.session.execute(store.upsert_evaluation_stmt().values(params),
+                               [{f"staged_{name}": value for name, value in zip(_STAGED, row)} for row in self.rows])
         for obj in list(db.session.identity_map.values()):
             if isinstance(obj, CountyEvaluation):
                 db.session.expire(obj)
+
+
+_PG_STORE: dict[str, str] = {}
+
+
+def _pg_store_sql(dialect) -> str:
+    """The upsert from the staging table and the DELETE of the staged rows, one text without parameters
+    (sent in one round trip), built and compiled once."""
+    sql = _PG_STORE.get(dialect.name)
+    if sql is None:
+        stmt = store.upsert_evaluation_stmt().from_select(_STAGED, select(county_evaluations_in))
+        sql = _PG_STORE[dialect.name] = f"{stmt.compile(dialect=dialect)}; DELETE FROM county_evaluations_in"
+    return sql
 
 
 def _effects(evaluated: list[_County], year: int, baselines: dict[tuple[int, int], dict]) -> dict[str, Any]:

@@ -84,8 +84,7 @@ def sql_compare(value: ColumnElement, bound: float, comparison: str, integer: bo
     with the exact edge (``integer``: a whole-number value, compared with whole numbers)."""
     if integer:
         low, high = integer_range(bound, comparison)
-        return and_(*[cond for cond in (None if low is None else value >= low, None if high is None else value <= high)
-                      if cond is not None])
+        return and_(*([] if low is None else [value >= low]), *([] if high is None else [value <= high]))
     if comparison == "eq":
         return and_(sql_compare(value, bound, "ge"), sql_compare(value, bound, "le"))
     at = edge(bound, comparison)
@@ -122,7 +121,8 @@ def _type_table(catalog: Catalog):
             "g4_bounded": int(g4_bound is not None), "g4_low": g4_low, "g4_high": g4_high,
         })
     keys = list(rows[0])
-    types = {k: String(16) if k == "school_type" else Float() if k.startswith("w_") else Integer() for k in keys}
+    sql_types = {k: "VARCHAR(16)" if k == "school_type" else "FLOAT" if k.startswith("w_") else "INTEGER" for k in keys}
+    types = {"VARCHAR(16)": String(16), "FLOAT": Float(), "INTEGER": Integer()}
 
     def constant(value, key: str, first: bool) -> str:
         if value is None:
@@ -130,16 +130,15 @@ def _type_table(catalog: Catalog):
         elif isinstance(value, str):
             written = "'" + value.replace("'", "''") + "'"
         else:
-            written = repr(float(value)) if key.startswith("w_") else str(int(value))
+            written = repr(float(value)) if sql_types[key] == "FLOAT" else str(int(value))
         # the first row's casts give each column its type (a float, not a numeric, on PostgreSQL)
-        return f"CAST({written} AS {'FLOAT' if key.startswith('w_') else 'VARCHAR(16)' if key == 'school_type' else 'INTEGER'})" \
-            if first else written
+        return f"CAST({written} AS {sql_types[key]})" if first else written
 
     # one VALUES list (a single scan to plan), its columns named column1… on both backends
     values = ", ".join("(" + ", ".join(constant(r[k], k, i == 0) for k in keys) + ")" for i, r in enumerate(rows))
     names = ", ".join(f"column{i} AS {k}" for i, k in enumerate(keys, 1))
     return (text(f"SELECT {names} FROM (VALUES {values}) AS type_rules")
-            .columns(*[column(k, types[k]) for k in keys]).subquery("school_types"))
+            .columns(*[column(k, types[sql_types[k]]) for k in keys]).subquery("school_types"))
 
 
 def _school_facts(catalog: Catalog, t) -> list[ColumnElement]:
@@ -204,16 +203,16 @@ def _school_parts(catalog: Catalog, f) -> list[ColumnElement]:
             cols += [_int(checked).label("G4_n"), _int(and_(checked, f.g4_ok == 0)).label("G4_false"),
                      literal(0).label("G4_none"), case((checked, f.compulsory), else_=None).label("G4_max")]
         elif ind.code == "G5":
-            cols += _class_columns(ind, in_scope, f)
+            cols += _class_columns(ind, f)
     return cols
 
 
-def _class_columns(ind: Indicator, in_scope, f) -> list[ColumnElement]:
+def _class_columns(ind: Indicator, f) -> list[ColumnElement]:
     """engine._class_size_checks: both levels' maxima when a two-level school gives both, else one figure
     whose verdict is True within every level's limit, False within none, undecidable in between."""
     per = {"primary": f.max_class_size_primary, "junior": f.max_class_size_junior}
     limit = {lvl: float(ind.threshold_for(lvl)) for lvl in LEVELS}
-    out_ = or_(f.in_scope != 1, f.g5_split == 1)
+    no_one_figure = or_(f.in_scope != 1, f.g5_split == 1)  # not in scope, or both maxima judged apart
     # the one figure: how many of the school's levels it breaks, out of how many it teaches
     breaks = sum(f[f"{lvl}_present"] * _int(not_(sql_compare(f.g5_value, limit[lvl], ind.comparison, integer=True)))
                  for lvl in LEVELS)
@@ -224,7 +223,7 @@ def _class_columns(ind: Indicator, in_scope, f) -> list[ColumnElement]:
              (f.g5_split == 1, sum(_int(not_(sql_compare(per[lvl], limit[lvl], ind.comparison, integer=True)))
                                    for lvl in LEVELS)),
              else_=_int(breaks == taught)).label("G5_false"),  # False only if it breaks every level's limit
-        case((out_, 0), else_=breaks * (taught - breaks)).label("G5_none"),  # 1 when it breaks one of two
+        case((no_one_figure, 0), else_=breaks * (taught - breaks)).label("G5_none"),  # 1 when it breaks one of two
         case((f.in_scope != 1, None),
              (f.g5_split == 1, case((per["primary"] >= per["junior"], per["primary"]), else_=per["junior"])),
              else_=f.g5_value).label("G5_max"),
@@ -251,7 +250,7 @@ def county_sums(catalog: Catalog, year: int, unit_ids=None, prelude: str = "") -
     """Every county's sums and counts for the year (those of `unit_ids` only if given), keyed by unit id.
 
     ``prelude``: statements sent in the same round trip just before (on PostgreSQL: the transaction's
-    settings, the staging table of the results).
+    settings).
     """
     connection = db.session.connection()
     sql = _sql(catalog, connection.dialect, unit_ids is not None).replace(_YEAR, str(int(year)))
